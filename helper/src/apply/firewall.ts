@@ -1,0 +1,66 @@
+// Backend choice and the backend-neutral face of the firewall: step, fingerprints, removal.
+import { createHash } from 'node:crypto';
+import { ConsolegateError } from '../errors.js';
+import type { FirewallModel } from '../plan/firewall-model.js';
+import { renderIptables } from '../plan/iptables.js';
+import { renderNft } from '../plan/nft.js';
+import type { Backend, Plan } from '../plan/plan.js';
+import { hasCommand, type Exec } from '../system/exec.js';
+import { iptablesStep, readChain, removeChain } from './iptables.js';
+import { nftListOwned, nftRemove, nftStep } from './nft.js';
+import type { Step } from './step.js';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Picks the backend: the policy's choice, or for `auto` nftables when `nft` works here, else iptables. */
+export async function chooseBackend(run: Exec, wanted: 'auto' | Backend): Promise<Backend> {
+  const nftWorks = async () => (await hasCommand('nft')) && (await run(['nft', 'list', 'tables'])).code === 0;
+  const iptWorks = async () => (await hasCommand('iptables-restore')) && (await hasCommand('ip6tables-restore'));
+  if (wanted === 'nftables' || (wanted === 'auto' && (await nftWorks()))) {
+    if (wanted === 'nftables' && !(await hasCommand('nft'))) throw unavailable('nftables', '`nft` is not installed (package nftables)');
+    return 'nftables';
+  }
+  if (await iptWorks()) return 'iptables';
+  throw unavailable(wanted, wanted === 'auto' ? 'neither `nft` nor `iptables-restore`/`ip6tables-restore` work here (packages nftables, iptables)' : '`iptables-restore`/`ip6tables-restore` are not installed (package iptables)');
+}
+
+function unavailable(backend: string, why: string): ConsolegateError {
+  return new ConsolegateError('BACKEND_UNAVAILABLE', `firewall backend ${backend}: ${why}`);
+}
+
+/** The same model with every grant dropped: protected ports closed for everyone. What failure leaves behind. */
+export function denyOnly(model: FirewallModel): FirewallModel {
+  return { ...model, groups: [] };
+}
+
+/** The transaction step for the plan's backend. */
+export function firewallStep(run: Exec, plan: Plan): Step {
+  const closed = denyOnly(plan.firewall);
+  return plan.backend === 'nftables'
+    ? (nftStep(run, plan.nft ?? renderNft(plan.firewall), renderNft(closed)) as Step)
+    : (iptablesStep(run, plan.firewall, closed) as Step);
+}
+
+/** Fingerprint of what we rendered; equal plans give equal fingerprints. */
+export function renderedFingerprint(plan: Plan): string {
+  if (plan.backend === 'nftables') return sha(plan.nft ?? renderNft(plan.firewall));
+  return sha(renderIptables(plan.firewall, 4, { addJump: false }) + renderIptables(plan.firewall, 6, { addJump: false }));
+}
+
+/** Fingerprint of what the kernel has now, or null when our table/chain is missing. */
+export async function liveFingerprint(run: Exec, backend: Backend): Promise<string | null> {
+  if (backend === 'nftables') {
+    const listing = await nftListOwned(run);
+    return listing === null ? null : sha(listing);
+  }
+  const [v4, v6] = [await readChain(run, 4), await readChain(run, 6)];
+  if (!v4.exists || !v6.exists || v4.jumps === 0 || v6.jumps === 0) return null;
+  return sha(JSON.stringify([v4.rules, v6.rules]));
+}
+
+/** Removes our table/chains from every backend present; foreign rules stay as they are. */
+export async function removeFirewall(run: Exec): Promise<void> {
+  if ((await hasCommand('nft')) && (await run(['nft', 'list', 'tables'])).code === 0) await nftRemove(run);
+  if (await hasCommand('iptables-save')) await removeChain(run, 4);
+  if (await hasCommand('ip6tables-save')) await removeChain(run, 6);
+}

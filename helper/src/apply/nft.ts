@@ -1,0 +1,38 @@
+// nftables: our table is loaded, listed and deleted whole; nothing outside `inet consolegate` is touched.
+import { mustExec, type Exec } from '../system/exec.js';
+import { NFT_TABLE } from '../plan/nft.js';
+import type { Step } from './step.js';
+
+// The rendered hours are UTC already; nft would otherwise shift them by the local zone on load and list.
+const UTC = { env: { ...process.env, TZ: 'UTC' } };
+
+/** The live table as nft lists it (stateless), or null when it does not exist. */
+export async function nftListOwned(run: Exec): Promise<string | null> {
+  const r = await run(['nft', '-s', 'list', 'table', ...NFT_TABLE.split(' ')], UTC);
+  if (r.code === 0) return r.stdout;
+  if (/No such file or directory|does not exist/i.test(r.stderr)) return null;
+  throw new Error(`\`nft list table ${NFT_TABLE}\` exited ${r.code}: ${r.stderr.trim()}`);
+}
+
+/** Loads a script with `nft -f -`: one kernel transaction, all or nothing. */
+export async function nftLoad(run: Exec, script: string): Promise<void> {
+  await mustExec(run, ['nft', '-f', '-'], { ...UTC, input: script });
+}
+
+/** Deletes our table if it exists. */
+export async function nftRemove(run: Exec): Promise<void> {
+  if ((await nftListOwned(run)) !== null) await nftLoad(run, `delete table ${NFT_TABLE}\n`);
+}
+
+/** The firewall step for nftables. With no previous table, rollback leaves `denyOnly` so ports stay closed. */
+export function nftStep(run: Exec, script: string, denyOnly: string): Step<string | null> {
+  return {
+    name: 'firewall (nftables)',
+    snapshot: () => nftListOwned(run),
+    apply: () => nftLoad(run, script),
+    rollback: async (previous) => {
+      if (previous === null) return nftLoad(run, denyOnly);
+      await nftLoad(run, `table ${NFT_TABLE}\ndelete table ${NFT_TABLE}\n${previous}`);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// `apply`: make the system match the policy in one transaction, or leave it as it was.
+import { chmod, mkdir } from 'node:fs/promises';
+import { firewallStep, liveFingerprint, renderedFingerprint } from '../apply/firewall.js';
+import { removeChain } from '../apply/iptables.js';
+import { nftRemove } from '../apply/nft.js';
+import { acquireLock } from '../apply/lock.js';
+import { readState, stateStep, type StateFile } from '../apply/state.js';
+import { step, type Step } from '../apply/step.js';
+import { checkVisudo, prepareSudoers, sudoersStep } from '../apply/sudoers.js';
+import { runTransaction } from '../apply/transaction.js';
+import { dpkgOwns, ensureGroup, viewerStep, type ViewerOriginal } from '../apply/viewer.js';
+import { ConsolegateError, messageOf } from '../errors.js';
+import { statePaths } from '../paths.js';
+import type { Context, Outcome } from './context.js';
+import { prepare, requireRoot } from './context.js';
+
+/** Applies; on failure everything is rolled back and APPLY_FAILED is raised. */
+export async function apply(ctx: Context): Promise<Outcome> {
+  requireRoot('apply');
+  const started = Date.now();
+  await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o755 });
+  const lock = await acquireLock(ctx.exec, statePaths(ctx.paths.stateDir).lock);
+  try {
+    let prepared = await prepare(ctx);
+    // Rules name the group's gid, so it must exist first; creating it is harmless and not rolled back.
+    if (prepared.facts.viewerGid === null) {
+      await ensureGroup(ctx.exec, prepared.policy.viewer.group);
+      prepared = await prepare(ctx);
+    }
+    const { plan } = prepared;
+    const gid = plan.viewer.gid;
+    if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
+    for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
+
+    const previous = await readState(ctx.paths.stateDir);
+    await chmod(ctx.paths.stateDir, 0o755);
+    await checkVisudo(ctx.exec).catch((err: unknown) => {
+      throw new ConsolegateError('APPLY_FAILED', `sudoers: visudo is not usable (package sudo): ${messageOf(err)}`, { cause: err });
+    });
+    // Everything is rendered and the sudoers candidate checked before the first change to the system.
+    const checkedSudoers = await prepareSudoers(ctx.exec, ctx.paths.sudoersFile, plan.sudoers).catch((err: unknown) => {
+      throw new ConsolegateError('APPLY_FAILED', `sudoers: ${messageOf(err)}; nothing was changed`, { cause: err });
+    });
+
+    const steps: Step[] = [firewallStep(ctx.exec, plan)];
+    const viewerOpts = { path: plan.viewer.path, group: plan.viewer.group, gid, mode: plan.viewer.mode, statoverride: await dpkgOwns(ctx.exec, plan.viewer.path) };
+    const viewer = viewerStep(ctx.exec, viewerOpts);
+    const viewerNow = await viewer.snapshot();
+    if (viewerNow === null) ctx.out.warn(`warning: viewer ${plan.viewer.path} does not exist; consoles cannot open until virt-viewer is installed and apply runs again`);
+    else steps.push(step(viewer));
+    steps.push(step(sudoersStep(ctx.paths.sudoersFile, checkedSudoers)));
+    steps.push(
+      step(
+        stateStep({
+          stateDir: ctx.paths.stateDir,
+          table: plan.table,
+          viewerGid: gid,
+          views: plan.views,
+          state: async (): Promise<StateFile> => ({
+            version: 1,
+            backend: plan.backend,
+            appliedAt: new Date().toISOString(),
+            firewall: { rendered: renderedFingerprint(plan), live: (await liveFingerprint(ctx.exec, plan.backend)) ?? '' },
+            viewer: originalViewer(previous?.viewer ?? null, viewerNow, viewerOpts),
+          }),
+        }),
+      ),
+    );
+    await runTransaction(steps, { info: (m) => ctx.out.line(m), warn: (m) => ctx.out.warn(m) });
+
+    if (previous && previous.backend !== plan.backend) await removeOtherBackend(ctx, plan.backend);
+    const ms = Date.now() - started;
+    if (ctx.json) ctx.out.json({ applied: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms });
+    else ctx.out.line(`applied: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped, ${ms} ms`);
+    return 'ok';
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * The viewer as it was before consolegate: the recorded original if we have one for this path, else what it
+ * is now — unless it already carries exactly our lock (state lost), then the packaged default root:root 0755.
+ */
+function originalViewer(recorded: ViewerOriginal | null, now: ViewerOriginal | null, lock: { path: string; gid: number; mode: number }): ViewerOriginal | null {
+  if (recorded && recorded.path === lock.path) return recorded;
+  if (now === null) return null;
+  const alreadyLocked = now.spec.uid === 0 && now.spec.gid === lock.gid && now.spec.mode === lock.mode;
+  return alreadyLocked ? { ...now, spec: { uid: 0, gid: 0, mode: 0o755 } } : now;
+}
+
+async function removeOtherBackend(ctx: Context, current: 'nftables' | 'iptables'): Promise<void> {
+  try {
+    if (current === 'nftables') {
+      await removeChain(ctx.exec, 4);
+      await removeChain(ctx.exec, 6);
+    } else {
+      await nftRemove(ctx.exec);
+    }
+  } catch (err) {
+    ctx.out.warn(`warning: could not remove the previous backend's rules: ${messageOf(err)}`);
+  }
+}

@@ -1,0 +1,54 @@
+// Compares the live system with a plan: the differences are "changes pending" for plan and "drift" for status.
+import path from 'node:path';
+import { liveFingerprint, renderedFingerprint } from '../apply/firewall.js';
+import { listViews, readState } from '../apply/state.js';
+import { statePaths } from '../paths.js';
+import type { Plan } from '../plan/plan.js';
+import type { Exec } from '../system/exec.js';
+import { matches, statIfExists } from '../system/fs.js';
+
+/** One difference between what is and what the policy wants. */
+export interface Difference {
+  system: 'group' | 'firewall' | 'sudoers' | 'viewer' | 'table' | 'views';
+  message: string;
+}
+
+/** Every difference, in a stable order. */
+export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; sudoersFile: string }): Promise<Difference[]> {
+  const diffs: Difference[] = [];
+  const add = (system: Difference['system'], message: string) => diffs.push({ system, message });
+  const state = await readState(paths.stateDir);
+
+  if (plan.viewer.gid === null) add('group', `viewer group \`${plan.viewer.group}\` does not exist (apply creates it)`);
+
+  const live = await liveFingerprint(run, plan.backend);
+  const what = plan.backend === 'nftables' ? 'nft table inet consolegate' : 'iptables chain CONSOLEGATE (IPv4/IPv6) or its OUTPUT jump';
+  if (live === null) add('firewall', `${what} is missing`);
+  else if (!state || state.backend !== plan.backend) add('firewall', `${what} was not loaded by this policy's last apply`);
+  else {
+    if (state.firewall.live !== live) add('firewall', `${what} was changed outside consolegate`);
+    if (state.firewall.rendered !== renderedFingerprint(plan)) add('firewall', `rules differ from the policy (policy, users, groups or addresses changed)`);
+  }
+
+  if (!(await matches(paths.sudoersFile, plan.sudoers, { mode: 0o440, uid: 0, gid: 0 }))) {
+    const st = await statIfExists(paths.sudoersFile);
+    add('sudoers', st === null ? `${paths.sudoersFile} is missing` : `${paths.sudoersFile} differs from the policy (content, owner or mode)`);
+  }
+
+  const viewer = await statIfExists(plan.viewer.path);
+  if (viewer === null) add('viewer', `${plan.viewer.path} does not exist (install virt-viewer)`);
+  else if (viewer.uid !== 0 || viewer.gid !== plan.viewer.gid || viewer.mode !== plan.viewer.mode) {
+    add('viewer', `${plan.viewer.path} is ${viewer.uid}:${viewer.gid} mode ${viewer.mode.toString(8).padStart(4, '0')}, want root:${plan.viewer.group} mode ${plan.viewer.mode.toString(8).padStart(4, '0')}`);
+  }
+
+  const sp = statePaths(paths.stateDir);
+  if (plan.viewer.gid !== null && !(await matches(sp.table, plan.table, { mode: 0o640, uid: 0, gid: plan.viewer.gid }))) {
+    add('table', `${sp.table} is missing or differs from the policy`);
+  }
+  const expected = new Map([...plan.views].map(([uid, v]) => [path.join(sp.views, `${uid}.json`), { uid, ...v }]));
+  for (const [file, v] of expected) {
+    if (!(await matches(file, v.content, { mode: 0o400, uid: v.uid, gid: v.gid }))) add('views', `${file} is missing or out of date`);
+  }
+  for (const file of await listViews(sp.views)) if (!expected.has(file)) add('views', `${file} belongs to a user who is no longer entitled`);
+  return diffs;
+}

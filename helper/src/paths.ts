@@ -1,0 +1,48 @@
+// System paths the helper owns or reads, with the environment overrides documented in docs/interfaces.md.
+import path from 'node:path';
+
+/** Default locations from DESIGN.md. */
+export const DEFAULTS = {
+  policy: '/etc/consolegate/policy.yaml',
+  policyDir: '/etc/consolegate/policy.d',
+  stateDir: '/var/lib/consolegate',
+  sudoersFile: '/etc/sudoers.d/consolegate',
+  openConsole: '/usr/libexec/consolegate/open-console',
+} as const;
+
+/** Every system path the helper uses, resolved once per run. */
+export interface Paths {
+  policy: string;
+  policyDir: string;
+  stateDir: string;
+  sudoersFile: string;
+  openConsole: string;
+}
+
+/** Reads the overrides from the environment; `--policy` beats CONSOLEGATE_POLICY. */
+export function resolvePaths(env: NodeJS.ProcessEnv, policyFlag?: string): Paths {
+  const pick = (name: string, fallback: string): string => {
+    const v = env[name];
+    return v !== undefined && v !== '' ? path.resolve(v) : fallback;
+  };
+  const policy = policyFlag !== undefined ? path.resolve(policyFlag) : pick('CONSOLEGATE_POLICY', DEFAULTS.policy);
+  // Fragments sit beside an overridden main file unless their own directory is given.
+  const dirDefault = policy === DEFAULTS.policy ? DEFAULTS.policyDir : path.join(path.dirname(policy), 'policy.d');
+  return {
+    policy,
+    policyDir: pick('CONSOLEGATE_POLICY_DIR', dirDefault),
+    stateDir: pick('CONSOLEGATE_STATE_DIR', DEFAULTS.stateDir),
+    sudoersFile: pick('CONSOLEGATE_SUDOERS_FILE', DEFAULTS.sudoersFile),
+    openConsole: pick('CONSOLEGATE_OPEN_CONSOLE', DEFAULTS.openConsole),
+  };
+}
+
+/** Files inside the state directory. */
+export function statePaths(stateDir: string) {
+  return {
+    state: path.join(stateDir, 'state.json'),
+    table: path.join(stateDir, 'console-table.json'),
+    views: path.join(stateDir, 'views'),
+    lock: path.join(stateDir, 'lock'),
+  };
+}

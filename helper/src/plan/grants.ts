@@ -1,0 +1,67 @@
+// Policy + facts → the concrete grants (uid, addresses, port, window), and what had to be skipped and why.
+import { formatPos } from '../errors.js';
+import type { Facts } from '../policy/facts.js';
+import type { Policy, TimeWindow } from '../policy/types.js';
+
+/** One user allowed to reach one VM's console ports, maybe only within a window. */
+export interface Grant {
+  user: string;
+  uid: number;
+  vm: string;
+  addresses: string[];
+  ports: number[];
+  window: TimeWindow | null;
+}
+
+/** An entitlement (or part of one) that is not in force on this machine right now. */
+export interface Skipped {
+  where: string;
+  message: string;
+}
+
+/** Expands entitlements into grants; unknown users/groups and unusable servers become `skipped`. */
+export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; skipped: Skipped[] } {
+  const grants: Grant[] = [];
+  const skipped: Skipped[] = [];
+  const seen = new Set<string>();
+  const reportedServers = new Set<string>();
+  for (const e of policy.entitlements) {
+    const vm = policy.vms.get(e.vm);
+    if (!vm) continue; // merge already rejected it
+    const problem = facts.serverProblems.get(vm.server);
+    const addresses = facts.addresses.get(vm.server);
+    if (problem || !addresses) {
+      const key = `${vm.server}/${vm.id}`;
+      if (!reportedServers.has(key)) {
+        reportedServers.add(key);
+        skipped.push({ where: formatPos(e.pos), message: `VM \`${vm.id}\`: server \`${vm.server}\`: ${problem ?? 'no addresses'}; its entitlements stay denied` });
+      }
+      continue;
+    }
+    const names: string[] = [];
+    for (const u of e.users) {
+      if (facts.users.has(u.name)) names.push(u.name);
+      else skipped.push({ where: formatPos(u.pos), message: `user \`${u.name}\` does not exist on this machine; skipped` });
+    }
+    for (const g of e.groups) {
+      const members = facts.groups.get(g.name);
+      if (!members) skipped.push({ where: formatPos(g.pos), message: `group \`${g.name}\` does not exist on this machine; skipped` });
+      else names.push(...members.filter((m) => facts.users.has(m)));
+    }
+    const ports = vm.port === null ? [vm.tlsPort] : [vm.tlsPort, vm.port];
+    for (const name of names) {
+      const user = facts.users.get(name);
+      if (!user) continue;
+      const key = `${user.uid}/${vm.id}/${windowKey(e.when)}`;
+      if (seen.has(key)) continue; // the same person named twice (user and group) is one grant
+      seen.add(key);
+      grants.push({ user: name, uid: user.uid, vm: vm.id, addresses, ports, window: e.when });
+    }
+  }
+  return { grants, skipped };
+}
+
+/** A stable key for a window, for grouping and de-duplication. */
+export function windowKey(w: TimeWindow | null): string {
+  return w === null ? 'always' : `${w.days ? w.days.join(',') : '*'}@${w.start}-${w.end}`;
+}

@@ -1,0 +1,65 @@
+// Policy + facts → Plan: every byte apply will write, rendered before anything is touched. Pure.
+import type { Facts } from '../policy/facts.js';
+import type { Policy } from '../policy/types.js';
+import { firewallModel, type FirewallModel } from './firewall-model.js';
+import { expandGrants, type Grant, type Skipped } from './grants.js';
+import { renderNft } from './nft.js';
+import { protectedPorts } from './ports.js';
+import { renderSudoers } from './sudoers.js';
+import { renderTable, renderViews } from './views.js';
+
+export type Backend = 'nftables' | 'iptables';
+
+/** The mode the viewer gets: root:<group>, rwx for root, r-x for the group, nothing for others. */
+export const VIEWER_MODE = 0o750;
+
+/** Everything apply needs, as data. */
+export interface Plan {
+  backend: Backend;
+  firewall: FirewallModel;
+  /** The nft load script (rendered for the nftables backend; iptables text depends on live OUTPUT). */
+  nft: string | null;
+  sudoers: string;
+  viewer: { path: string; group: string; gid: number | null; mode: number };
+  /** console-table.json content. */
+  table: string;
+  /** uid → view file content, owned by that user (gid: their primary group). */
+  views: Map<number, { gid: number; content: string }>;
+  grants: Grant[];
+  skipped: Skipped[];
+}
+
+/** Options that come from the command line and environment rather than the policy. */
+export interface PlanOptions {
+  backend: Backend;
+  openConsole: string;
+  /** `--state-dir` argument for open-console, or null when the state dir is the default. */
+  stateDirArg: string | null;
+}
+
+/** Renders the plan. */
+export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan {
+  const { grants, skipped } = expandGrants(policy, facts);
+  const firewall = firewallModel({
+    grants,
+    ports: protectedPorts(policy),
+    viewerGid: facts.viewerGid ?? policy.viewer.group,
+    log: policy.firewall.log,
+    utcOffsetMinutes: facts.utcOffsetMinutes,
+  });
+  const views = new Map<number, { gid: number; content: string }>();
+  for (const [uid, view] of renderViews(policy, grants, opts)) {
+    views.set(uid, { gid: facts.users.get(view.user)?.gid ?? uid, content: JSON.stringify(view, null, 2) + '\n' });
+  }
+  return {
+    backend: opts.backend,
+    firewall,
+    nft: opts.backend === 'nftables' ? renderNft(firewall) : null,
+    sudoers: renderSudoers({ grants, group: policy.viewer.group, openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
+    viewer: { path: policy.viewer.path, group: policy.viewer.group, gid: facts.viewerGid, mode: VIEWER_MODE },
+    table: JSON.stringify(renderTable(policy, facts, grants), null, 2) + '\n',
+    views,
+    grants,
+    skipped,
+  };
+}

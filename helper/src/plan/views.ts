@@ -1,0 +1,106 @@
+// What open-console and the launcher read: the console table (viewer group only) and one view per user.
+import type { Policy, TimeWindow } from '../policy/types.js';
+import type { Facts } from '../policy/facts.js';
+import type { Grant } from './grants.js';
+import { consoleCommand } from './sudoers.js';
+
+/** A window as written in JSON files: days, minutes, and the original `hours` text. */
+export interface WindowJson {
+  days: string[] | null;
+  start: number;
+  end: number;
+  hours: string | null;
+}
+
+/** One VM in the console table. */
+export interface TableVm {
+  title: string;
+  server: string;
+  host: string;
+  tlsPort: number;
+  ca: string;
+  hostSubject: string;
+  /** Who may open it and when; `window` null means always. */
+  grants: { uid: number; window: WindowJson | null }[];
+}
+
+/** The console table, `console-table.json`: everything open-console needs and nothing else. */
+export interface ConsoleTable {
+  version: 1;
+  viewer: { path: string; group: string; gid: number };
+  vms: Record<string, TableVm>;
+}
+
+/** One user's view file. */
+export interface ViewFile {
+  version: 1;
+  user: string;
+  uid: number;
+  viewerGroup: string;
+  vms: {
+    id: string;
+    title: string;
+    server: string;
+    host: string;
+    tlsPort: number;
+    windows: { days?: string[]; hours?: string }[] | null;
+    command: string[];
+  }[];
+}
+
+function windowJson(w: TimeWindow | null): WindowJson | null {
+  return w === null ? null : { days: w.days, start: w.start, end: w.end, hours: w.hours };
+}
+
+/** Renders the console table from the grants that are in force. */
+export function renderTable(policy: Policy, facts: Facts, grants: Grant[]): ConsoleTable {
+  const vms: Record<string, TableVm> = {};
+  for (const g of grants) {
+    const vm = policy.vms.get(g.vm)!;
+    const server = policy.servers.get(vm.server)!;
+    const entry = (vms[vm.id] ??= {
+      title: vm.title,
+      server: server.id,
+      host: server.host,
+      tlsPort: vm.tlsPort,
+      ca: facts.ca.get(server.id) ?? '',
+      hostSubject: server.hostSubject,
+      grants: [],
+    });
+    entry.grants.push({ uid: g.uid, window: windowJson(g.window) });
+  }
+  return { version: 1, viewer: { ...policy.viewer, gid: facts.viewerGid ?? -1 }, vms: sortKeys(vms) };
+}
+
+/** Renders one view per entitled uid. */
+export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole: string; stateDirArg: string | null }): Map<number, ViewFile> {
+  const views = new Map<number, ViewFile>();
+  for (const g of grants) {
+    const view = views.get(g.uid) ?? { version: 1 as const, user: g.user, uid: g.uid, viewerGroup: policy.viewer.group, vms: [] };
+    views.set(g.uid, view);
+    const vm = policy.vms.get(g.vm)!;
+    const server = policy.servers.get(vm.server)!;
+    let entry = view.vms.find((v) => v.id === vm.id);
+    if (!entry) {
+      entry = {
+        id: vm.id,
+        title: vm.title,
+        server: server.id,
+        host: server.host,
+        tlsPort: vm.tlsPort,
+        windows: [],
+        command: ['sudo', '-n', '-u', g.user, '-g', policy.viewer.group, ...consoleCommand(opts.openConsole, opts.stateDirArg, vm.id)],
+      };
+      view.vms.push(entry);
+    }
+    // Any "always" grant makes the VM always available, whatever windows other entitlements add.
+    if (g.window === null) entry.windows = null;
+    else if (entry.windows !== null) entry.windows.push({ ...(g.window.days ? { days: g.window.days } : {}), ...(g.window.hours ? { hours: g.window.hours } : {}) });
+  }
+  for (const v of views.values()) v.vms.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return views;
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+}

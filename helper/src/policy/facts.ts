@@ -1,0 +1,111 @@
+// Facts about this machine that the plan needs: uids, group members, addresses, CA files, the clock.
+import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { messageOf } from '../errors.js';
+import type { Exec } from '../system/exec.js';
+import { enumerateUsers, lookupGroups, lookupUsers, type UserEntry } from '../system/nss.js';
+import type { Policy } from './types.js';
+
+/** Everything plan/ needs from the outside world, gathered once so planning stays pure. */
+export interface Facts {
+  viewerGid: number | null;
+  users: Map<string, UserEntry>;
+  /** Group name → member user names (listed members and users whose primary group it is). */
+  groups: Map<string, string[]>;
+  /** Server id → its addresses; absent when the host did not resolve. */
+  addresses: Map<string, string[]>;
+  /** Server id → CA PEM text; absent when unreadable. */
+  ca: Map<string, string>;
+  /** Why a server is unusable right now (host or CA), by server id. */
+  serverProblems: Map<string, string>;
+  /** Local time minus UTC, in minutes, now. */
+  utcOffsetMinutes: number;
+  now: Date;
+}
+
+/** Injected side effects for gathering facts. */
+export interface FactSources {
+  exec: Exec;
+  resolveHost?: (host: string) => Promise<string[]>;
+  readCa?: (path: string) => Promise<string>;
+  now?: () => Date;
+}
+
+const DNS_TIMEOUT_MS = 5000;
+
+/** Resolves every name in the policy; unknown users/groups and unresolvable hosts are absent, not errors. */
+export async function gatherFacts(policy: Policy, src: FactSources): Promise<Facts> {
+  const userNames = new Set<string>();
+  const entitledGroups = new Set<string>();
+  for (const e of policy.entitlements) {
+    e.users.forEach((u) => userNames.add(u.name));
+    e.groups.forEach((g) => entitledGroups.add(g.name));
+  }
+  const groupEntries = await lookupGroups(src.exec, [...entitledGroups, policy.viewer.group]);
+  const groups = new Map<string, string[]>();
+  if ([...entitledGroups].some((g) => groupEntries.has(g))) {
+    // Primary-group members are not listed in the group entry; only enumeration finds them.
+    const all = await enumerateUsers(src.exec);
+    for (const g of entitledGroups) {
+      const entry = groupEntries.get(g);
+      if (!entry) continue;
+      const members = new Set(entry.members);
+      for (const u of all) if (u.gid === entry.gid) members.add(u.name);
+      groups.set(g, [...members].sort());
+      members.forEach((m) => userNames.add(m));
+    }
+  }
+  const users = await lookupUsers(src.exec, [...userNames]);
+
+  const resolveHost = src.resolveHost ?? defaultResolve;
+  const readCa = src.readCa ?? ((p: string) => readFile(p, 'utf8'));
+  const addresses = new Map<string, string[]>();
+  const ca = new Map<string, string>();
+  const serverProblems = new Map<string, string>();
+  await Promise.all(
+    [...policy.servers.values()].map(async (s) => {
+      try {
+        addresses.set(s.id, net.isIP(s.host) ? [s.host] : await resolveHost(s.host));
+      } catch (err) {
+        serverProblems.set(s.id, `host \`${s.host}\` does not resolve (${messageOf(err)})`);
+      }
+      try {
+        const pem = await readCa(s.ca);
+        if (!/-----BEGIN CERTIFICATE-----/.test(pem)) throw new Error('no PEM certificate in it');
+        ca.set(s.id, pem);
+      } catch (err) {
+        const prev = serverProblems.get(s.id);
+        const why = `CA \`${s.ca}\` is unusable (${messageOf(err)})`;
+        serverProblems.set(s.id, prev ? `${prev}; ${why}` : why);
+      }
+    }),
+  );
+
+  const now = (src.now ?? (() => new Date()))();
+  return {
+    viewerGid: groupEntries.get(policy.viewer.group)?.gid ?? null,
+    users,
+    groups,
+    addresses,
+    ca,
+    serverProblems,
+    utcOffsetMinutes: -now.getTimezoneOffset(),
+    now,
+  };
+}
+
+async function defaultResolve(host: string): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${DNS_TIMEOUT_MS / 1000} s`)), DNS_TIMEOUT_MS);
+  });
+  try {
+    const found = await Promise.race([lookup(host, { all: true, verbatim: true }), timeout]);
+    const addrs = [...new Set(found.map((a) => a.address))].sort();
+    if (addrs.length === 0) throw new Error('no addresses');
+    return addrs;
+  } finally {
+    clearTimeout(timer);
+  }
+}

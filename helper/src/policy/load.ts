@@ -1,0 +1,47 @@
+// Reads the main policy file and policy.d/*.yaml fragments (name order) into one validated Policy.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConsolegateError, messageOf, type Diagnostic } from '../errors.js';
+import { mergeFragments } from './merge.js';
+import { parseFragment, type Fragment } from './parse.js';
+import type { Policy } from './types.js';
+
+/** Loads and validates; throws POLICY_INVALID with every diagnostic, or POLICY_UNREADABLE. */
+export async function loadPolicy(mainFile: string, fragmentDir: string): Promise<Policy> {
+  const files = [mainFile, ...(await listFragments(fragmentDir))];
+  const fragments: Fragment[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new ConsolegateError('POLICY_UNREADABLE', `cannot read policy ${file}: ${messageOf(err)}`, { cause: err });
+    }
+    const parsed = parseFragment(file, text);
+    fragments.push(parsed.fragment);
+    diagnostics.push(...parsed.diagnostics);
+  }
+  const merged = mergeFragments(fragments);
+  diagnostics.push(...merged.diagnostics);
+  if (diagnostics.length > 0) {
+    throw new ConsolegateError('POLICY_INVALID', `policy is invalid (${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'})`, { diagnostics });
+  }
+  return merged.policy;
+}
+
+/** `*.yaml` files of the fragment directory in byte order of their names; none when it does not exist. */
+async function listFragments(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new ConsolegateError('POLICY_UNREADABLE', `cannot list ${dir}: ${messageOf(err)}`, { cause: err });
+  }
+  // Byte order, not locale order, so every machine merges the same way.
+  return names
+    .filter((n) => n.endsWith('.yaml') && !n.startsWith('.'))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((n) => path.join(dir, n));
+}

@@ -1,0 +1,55 @@
+// The validated policy: what the YAML says, checked, with positions kept for later messages.
+import type { SourcePos } from '../errors.js';
+
+/** Day names as written in the policy, Monday first. */
+export const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+export type Day = (typeof DAYS)[number];
+
+/** A weekly time window in local time; minutes since midnight, end exclusive. */
+export interface TimeWindow {
+  days: Day[] | null; // null: every day
+  start: number;
+  end: number;
+  hours: string | null; // as written, for views and messages; null: the whole day
+}
+
+/** An inclusive TCP port range. */
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+export interface Server {
+  id: string;
+  host: string;
+  ca: string;
+  hostSubject: string;
+  pos: SourcePos;
+}
+
+export interface Vm {
+  id: string;
+  server: string;
+  tlsPort: number;
+  port: number | null;
+  title: string;
+  pos: SourcePos;
+}
+
+export interface Entitlement {
+  vm: string;
+  users: { name: string; pos: SourcePos }[];
+  groups: { name: string; pos: SourcePos }[];
+  when: TimeWindow | null;
+  pos: SourcePos;
+}
+
+/** The whole policy after parsing and merging every file. */
+export interface Policy {
+  viewer: { path: string; group: string };
+  firewall: { backend: 'auto' | 'nftables' | 'iptables'; protect: PortRange[]; log: boolean };
+  servers: Map<string, Server>;
+  vms: Map<string, Vm>;
+  entitlements: Entitlement[];
+  files: string[];
+}

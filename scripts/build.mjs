@@ -1,0 +1,20 @@
+// Build: bundle the helper and open-console into single node18 files, then the Electron/renderer bits if present.
+import { build } from 'esbuild';
+import { chmod, mkdir, writeFile, cp } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+
+const common = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', sourcemap: false, legalComments: 'none' };
+
+await mkdir('dist', { recursive: true });
+// dist/ is CommonJS whatever the repo's module type, so the bundles also run where they are installed.
+await writeFile('dist/package.json', '{ "type": "commonjs" }\n');
+await build({ ...common, entryPoints: ['helper/src/bin.ts'], outfile: 'dist/consolegate-helper.js', banner: { js: '#!/usr/bin/env node' } });
+// open-console is a sudo target: an absolute interpreter, never one found on the user's PATH.
+await build({ ...common, entryPoints: ['helper/src/open-console-bin.ts'], outfile: 'dist/open-console', banner: { js: '#!/usr/bin/node' } });
+await chmod('dist/consolegate-helper.js', 0o755);
+await chmod('dist/open-console', 0o755);
+await cp('helper/schema/policy.schema.json', 'dist/policy.schema.json');
+await cp('helper/examples/policy.example.yaml', 'dist/policy.example.yaml');
+
+// Launcher parts are built by their own script once they exist.
+if (existsSync('scripts/build-launcher.mjs')) await import('./build-launcher.mjs');
