@@ -60,16 +60,11 @@ export function createSecretStore(opts: SecretStoreOptions = {}): SecretStore {
   const ms = opts.timeoutMs ?? 5000;
   let kt: KeytarLike | null = null;
   const keytar = (): KeytarLike => (kt ??= (opts.keytar ?? loadKeytar)());
-  // The last failure is kept so the UI can explain why remembering is off; a later success clears it.
-  let failed = false;
-
   const status = async (): Promise<KeyringStatus> => {
     try {
       const creds = await withTimeout(keytar().findCredentials(SERVICE), ms);
-      failed = false;
       return { available: true, note: null, remembered: creds.map((c) => c.account).sort() };
     } catch {
-      failed = true;
       return { available: false, note: UNAVAILABLE_NOTE, remembered: [] };
     }
   };
@@ -77,11 +72,9 @@ export function createSecretStore(opts: SecretStoreOptions = {}): SecretStore {
   return {
     status,
     async get(vmId) {
-      if (failed) return null;
       try {
         return await withTimeout(keytar().getPassword(SERVICE, vmId), ms);
       } catch {
-        failed = true;
         return null;
       }
     },
@@ -89,7 +82,6 @@ export function createSecretStore(opts: SecretStoreOptions = {}): SecretStore {
       try {
         await withTimeout(keytar().setPassword(SERVICE, vmId, password), ms);
       } catch {
-        failed = true;
         return { available: false, note: UNAVAILABLE_NOTE, remembered: [] };
       }
       return status();
@@ -98,7 +90,6 @@ export function createSecretStore(opts: SecretStoreOptions = {}): SecretStore {
       try {
         await withTimeout(keytar().deletePassword(SERVICE, vmId), ms);
       } catch {
-        failed = true;
         return { available: false, note: UNAVAILABLE_NOTE, remembered: [] };
       }
       return status();

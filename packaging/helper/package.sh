@@ -3,13 +3,16 @@
 # The version is not here: it is package.json's, checked against the top entry of ./changelog.
 
 NAME=consolegate-helper
+# Lower case, as Debian writes synopses; the RPM Summary gets a capital first letter.
 SUMMARY="enforce which user may open which VM console"
-# One paragraph; rendered as the deb's extended description and the RPM's %description.
-DESCRIPTION="consolegate turns one YAML policy into an owner-match firewall, exact sudoers rules and a
-locked-down remote-viewer, so that on a shared client only the user a virtual machine is assigned to can
-open its SPICE console. This package contains the root-owned helper that applies the policy, the
-open-console command users reach through sudo, and systemd units that apply the policy before the
-network starts, again once it is online, whenever the policy changes, and every 15 minutes."
+# One paragraph, lines under 80 characters; the deb's extended description and the RPM's %description.
+DESCRIPTION="consolegate turns one YAML policy into an owner-match firewall, exact sudoers
+rules and a locked-down remote-viewer, so that on a shared client only the
+user a virtual machine is assigned to can open its SPICE console. This
+package contains the root-owned helper that applies the policy, the
+open-console command users reach through sudo, and systemd units that apply
+the policy before the network starts, again once it is online, whenever the
+policy changes, and every 15 minutes."
 HOMEPAGE="https://github.com/consolegate/consolegate"
 LICENSE=MIT
 MAINTAINER="consolegate maintainers <maintainers@consolegate.org>"

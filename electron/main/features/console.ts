@@ -59,8 +59,9 @@ export function consoleFeature(deps: ConsoleFeatureDeps): Feature<'openConsole' 
               password: pw,
               onState: (state) => {
                 set(vm.id, state);
-                // Remember only a password that worked, so a typo is never saved.
-                if (state.state === 'connected' && req.remember && !fromKeyring) {
+                // Remember only a password that worked, so a typo is never saved. An empty one is not a secret
+                // (and the Secret Service refuses empty secrets), so there is nothing to keep.
+                if (state.state === 'connected' && req.remember && !fromKeyring && pw !== '') {
                   void deps.secrets.remember(vm.id, pw).then((k) => push('keyringChanged', k));
                 }
                 // A remembered password that is now wrong would fail every time: drop it so the next open asks.

@@ -1,10 +1,10 @@
 # Shared by every maintainer script and RPM scriptlet: scripts/dist-helper.sh pastes this file in front
 # of each one (maintainer scripts must be self-contained: at purge time our files are already gone).
-# POSIX sh; every function is idempotent.
+# POSIX sh; every function is idempotent. The format's own part (deb.sh or rpm.sh) follows this file
+# and defines cg_start_units.
 
 CG_VIEWER=/usr/bin/remote-viewer
 CG_VIEWER_GROUP=spicegrp
-CG_HELPER=/usr/sbin/consolegate-helper
 CG_POLICY=/etc/consolegate/policy.yaml
 CG_POLICY_DIR=/etc/consolegate/policy.d
 CG_STATE_DIR=/var/lib/consolegate
@@ -39,9 +39,9 @@ cg_apply_now() {
   cg_policy_present || return 0
   cg_in_chroot && return 0
   if [ -d /run/systemd/system ]; then
-    systemctl start consolegate-apply.service || cg_warn "apply failed; see: journalctl -u consolegate-apply.service"
+    cg_start_units consolegate-apply.service || cg_warn "apply failed; see: journalctl -u consolegate-apply.service"
   else
-    "$CG_HELPER" apply || cg_warn "apply failed; run: consolegate-helper apply"
+    consolegate-helper apply || cg_warn "apply failed; run: consolegate-helper apply"
   fi
 }
 
@@ -51,9 +51,11 @@ cg_lock_viewer() {
   chown "root:$CG_VIEWER_GROUP" "$CG_VIEWER" && chmod 0750 "$CG_VIEWER"
 }
 
-# Gives the viewer back to everybody: the owner and mode the distribution ships it with.
+# Gives a locked viewer (root:<any group> 0750, ours or the helper's) back to everybody, with the owner
+# and mode the distributions ship it with. A mode the admin chose otherwise is left alone.
 cg_unlock_viewer() {
   [ -e "$CG_VIEWER" ] || return 0
+  [ "$(stat -c '%U %a' "$CG_VIEWER")" = "root 750" ] || return 0
   chown root:root "$CG_VIEWER" && chmod 0755 "$CG_VIEWER"
 }
 

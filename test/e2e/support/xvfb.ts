@@ -1,0 +1,51 @@
+// A headless X display for the real remote-viewer, with a cookie file the test users may read, and screenshots.
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { NetnsSandbox } from './netns.js';
+import { waitFor } from './netns.js';
+import { killAndWait } from './qemu.js';
+import { parsePpm, type Rgb } from './image.js';
+
+/** A running X server. */
+export interface XDisplay {
+  display: string;
+  xauthority: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts Xvfb (1024x768x24, no TCP) on the first free display number ≥ 90, with MIT cookie auth. */
+export async function startXvfb(sb: NetnsSandbox, dir: string): Promise<XDisplay> {
+  let n = 90;
+  while (existsSync(`/tmp/.X${n}-lock`) || existsSync(`/tmp/.X11-unix/X${n}`)) n++;
+  const display = `:${n}`;
+  const xauthority = path.join(dir, 'Xauthority');
+  // Readable by the lab's users (mode 0644): this display exists only for the test and shows only the test VM.
+  await execa('xauth', ['-f', xauthority, 'add', display, 'MIT-MAGIC-COOKIE-1', randomBytes(16).toString('hex')]);
+  await execa('chmod', ['0644', xauthority]);
+  const [file, ...args] = sb.argv(['Xvfb', display, '-screen', '0', '1024x768x24', '-nolisten', 'tcp', '-auth', xauthority]);
+  const proc = execa(file as string, args, { stdio: 'ignore', reject: false, cleanup: true });
+  const pid = proc.pid;
+  const stop = async (): Promise<void> => {
+    if (pid !== undefined) await killAndWait(pid);
+    await proc.catch(() => undefined);
+  };
+  try {
+    await waitFor(() => existsSync(`/tmp/.X11-unix/X${n}`), 10_000, `Xvfb ${display}`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { display, xauthority, pid, stop };
+}
+
+/** Takes a screenshot of the whole display; writes a PNG to `pngFile` if given and returns the pixels. */
+export async function screenshot(x: { display: string; xauthority: string }, pngFile?: string): Promise<Rgb> {
+  const env = { DISPLAY: x.display, XAUTHORITY: x.xauthority };
+  const shot = await execa('import', ['-display', x.display, '-window', 'root', 'ppm:-'], { env, encoding: 'buffer' });
+  const ppm = Buffer.from(shot.stdout);
+  if (pngFile !== undefined) await execa('convert', ['ppm:-', `png:${pngFile}`], { input: ppm });
+  return parsePpm(ppm);
+}

@@ -1,0 +1,63 @@
+// The IPC contract and its enforcement in main: bad arguments and foreign senders are refused before any service runs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IpcMainInvokeEvent } from 'electron';
+import { ContractError, INVOKE_KEYS, channel, dispatch, validators, type Handlers } from '../../../electron/contract.js';
+import { setupFeature, type Feature } from '../../../electron/main/features/feature.js';
+
+test('openConsole accepts exactly { vmId, password?, remember? } with a valid id and a one-line password', () => {
+  assert.deepEqual(validators.openConsole([{ vmId: 'debianx' }]), [{ vmId: 'debianx' }]);
+  assert.deepEqual(validators.openConsole([{ vmId: 'debianx', password: 'p w', remember: true }]), [{ vmId: 'debianx', password: 'p w', remember: true }]);
+  const bad: unknown[][] = [
+    [], [{}], [null], ['debianx'], [{ vmId: '../etc' }], [{ vmId: 'Debian' }], [{ vmId: '-x' }], [{ vmId: 'a'.repeat(65) }],
+    [{ vmId: 'debianx', password: 'a\nb' }], [{ vmId: 'debianx', password: 5 }], [{ vmId: 'debianx', password: 'x'.repeat(1025) }],
+    [{ vmId: 'debianx', remember: 'yes', password: 'x' }], [{ vmId: 'debianx', remember: true }],
+    [{ vmId: 'debianx', command: ['sh'] }], [{ vmId: 'debianx' }, { extra: 1 }],
+  ];
+  for (const args of bad) assert.throws(() => validators.openConsole(args), ContractError, JSON.stringify(args));
+});
+
+test('calls without arguments refuse arguments; forgetPassword takes one VM id', () => {
+  assert.throws(() => validators.getView([1]), ContractError);
+  assert.deepEqual(validators.forgetPassword(['leaptest']), ['leaptest']);
+  assert.throws(() => validators.forgetPassword(['leaptest', 'x']), ContractError);
+  assert.throws(() => validators.forgetPassword(['a b']), ContractError);
+});
+
+test('dispatch refuses unknown calls and invalid arguments without calling the handler', async () => {
+  let called = 0;
+  const handlers = Object.fromEntries(INVOKE_KEYS.map((k) => [k, async () => (called++, 'ran')])) as unknown as Handlers;
+  await assert.rejects(dispatch(handlers, 'constructor', []), ContractError);
+  await assert.rejects(dispatch(handlers, 'openConsole', [{ vmId: 'NOPE' }]), ContractError);
+  assert.equal(called, 0);
+  assert.equal(await dispatch(handlers, 'getView', []), 'ran');
+});
+
+// A fake ipcMain: the only Electron piece setupFeature touches.
+function fakeIpc(trusted: boolean) {
+  const handlers = new Map<string, (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
+  return {
+    handlers,
+    boundary: {
+      ipcMain: { handle: (ch: string, fn: (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>) => void handlers.set(ch, fn) },
+      isTrustedSender: () => trusted,
+    },
+  };
+}
+
+test('setupFeature registers prefixed channels and checks the sender, then the arguments', async () => {
+  const calls: unknown[] = [];
+  const feature: Feature<'forgetPassword'> = { handlers: { forgetPassword: async (id) => (calls.push(id), { available: true, note: null, remembered: [] }) } };
+  const event = {} as IpcMainInvokeEvent;
+
+  const untrusted = fakeIpc(false);
+  setupFeature(untrusted.boundary as never, feature, () => {});
+  assert.deepEqual([...untrusted.handlers.keys()], [channel('forgetPassword')]);
+  await assert.rejects(untrusted.handlers.get('consolegate:forgetPassword')!(event, 'debianx'), /not the launcher window/);
+
+  const trusted = fakeIpc(true);
+  setupFeature(trusted.boundary as never, feature, () => {});
+  await assert.rejects(trusted.handlers.get('consolegate:forgetPassword')!(event, '$(reboot)'), ContractError);
+  await trusted.handlers.get('consolegate:forgetPassword')!(event, 'debianx');
+  assert.deepEqual(calls, ['debianx']);
+});

@@ -1,0 +1,27 @@
+// The published JSON Schema agrees with the loader on the example and on obvious mistakes.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse } from 'yaml';
+
+const schema = JSON.parse(readFileSync(new URL('../../helper/schema/policy.schema.json', import.meta.url), 'utf8'));
+const validate = new Ajv2020({ allErrors: true }).compile(schema);
+
+test('the example policy matches the schema', () => {
+  const example = parse(readFileSync(new URL('../../helper/examples/policy.example.yaml', import.meta.url), 'utf8'));
+  assert.equal(validate(example), true, JSON.stringify(validate.errors));
+});
+test('the schema rejects what the loader rejects', () => {
+  for (const bad of [
+    { version: 2 },
+    { vms: { 'VM 1': { server: 's', 'tls-port': 1 } } },
+    { vms: { vm1: { server: 's', 'tls-port': 70000 } } },
+    { entitlements: [{ vm: 'vm1', users: ['alice ALL=(ALL) ALL'] }] },
+    { entitlements: [{ vm: 'vm1' }] },
+    { entitlements: [{ vm: 'vm1', users: ['a'], when: { days: ['Funday'] } }] },
+    { firewall: { backend: 'pf' } },
+  ]) {
+    assert.equal(validate(bad), false, JSON.stringify(bad));
+  }
+});
