@@ -95,7 +95,10 @@ async function run(argv: string[]): Promise<number> {
   }
   const vv = renderVv({ host: entry.host, tlsPort: entry.tlsPort, password: await readPassword(), ca: entry.ca, hostSubject: entry.hostSubject, title: entry.title });
   return new Promise((resolve) => {
-    const child = spawn(table.viewer.path, ['-'], { stdio: ['pipe', 'inherit', 'inherit'] });
+    // --debug makes virt-viewer print its main-channel events on stdout ("auth failure", "failed to connect …: Connection
+    // refused"): the launcher's only way to tell a wrong password or a refused port from a viewer waiting in a dialog.
+    // It prints no password or .vv content (checked with remote-viewer 11, see docs/demo.md).
+    const child = spawn(table.viewer.path, ['--debug', '-'], { stdio: ['pipe', 'inherit', 'inherit'] });
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
     child.on('error', () => resolve(OC_EXIT.viewer));
     child.on('close', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));

@@ -41,6 +41,18 @@ export function firewallStep(run: Exec, plan: Plan): Step {
     : (iptablesStep(run, plan.firewall, closed) as Step);
 }
 
+/**
+ * Fail closed: when apply fails and no consolegate firewall is loaded at all, load the deny-only rules so
+ * the protected ports are closed until an apply succeeds. Returns whether it did.
+ */
+export async function closeIfOpen(run: Exec, plan: Plan): Promise<boolean> {
+  if ((await liveFingerprint(run, plan.backend)) !== null) return false;
+  const closed = denyOnly(plan.firewall);
+  if (plan.backend === 'nftables') await nftStep(run, renderNft(closed), renderNft(closed)).apply();
+  else await iptablesStep(run, closed, closed).apply();
+  return true;
+}
+
 /** Fingerprint of what we rendered; equal plans give equal fingerprints. */
 export function renderedFingerprint(plan: Plan): string {
   if (plan.backend === 'nftables') return sha(plan.nft ?? renderNft(plan.firewall));

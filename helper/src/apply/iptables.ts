@@ -47,7 +47,9 @@ export async function removeChain(run: Exec, f: Family): Promise<void> {
 /** Puts a snapshot back: the same rules in the same order, the jump present if it was. */
 async function restoreChain(run: Exec, f: Family, s: ChainState, denyOnly: FirewallModel): Promise<void> {
   if (!s.exists) return loadChain(run, f, denyOnly); // never leave ports open: fail closed
-  const { jumps } = await readChain(run, f);
+  const { jumps, rules } = await readChain(run, f);
+  // Untouched (its restore failed or never ran): leave it, so a broken tool cannot fail the rollback.
+  if (jumps > 0 === s.jumps > 0 && rules.join('\n') === s.rules.join('\n')) return;
   const lines = ['*filter', `:${IPT_CHAIN} - [0:0]`, ...(jumps === 0 && s.jumps > 0 ? [`-I OUTPUT 1 -j ${IPT_CHAIN}`] : []), ...s.rules, 'COMMIT', ''];
   await restore(run, f, lines.join('\n'));
 }

@@ -31,6 +31,9 @@ export function nftStep(run: Exec, script: string, denyOnly: string): Step<strin
     snapshot: () => nftListOwned(run),
     apply: () => nftLoad(run, script),
     rollback: async (previous) => {
+      // A failed `nft -f` changed nothing: the kernel applies the whole script or none of it.
+      const live = await nftListOwned(run);
+      if (previous !== null && live === previous) return;
       if (previous === null) return nftLoad(run, denyOnly);
       await nftLoad(run, `table ${NFT_TABLE}\ndelete table ${NFT_TABLE}\n${previous}`);
     },

@@ -1,6 +1,6 @@
 // `apply`: make the system match the policy in one transaction, or leave it as it was.
 import { chmod, mkdir } from 'node:fs/promises';
-import { firewallStep, liveFingerprint, renderedFingerprint } from '../apply/firewall.js';
+import { closeIfOpen, firewallStep, liveFingerprint, renderedFingerprint } from '../apply/firewall.js';
 import { removeChain } from '../apply/iptables.js';
 import { nftRemove } from '../apply/nft.js';
 import { acquireLock } from '../apply/lock.js';
@@ -11,6 +11,7 @@ import { runTransaction } from '../apply/transaction.js';
 import { dpkgOwns, ensureGroup, viewerStep, type ViewerOriginal } from '../apply/viewer.js';
 import { ConsolegateError, messageOf } from '../errors.js';
 import { statePaths } from '../paths.js';
+import type { Plan } from '../plan/plan.js';
 import type { Context, Outcome } from './context.js';
 import { prepare, requireRoot } from './context.js';
 
@@ -28,54 +29,69 @@ export async function apply(ctx: Context): Promise<Outcome> {
       prepared = await prepare(ctx);
     }
     const { plan } = prepared;
-    const gid = plan.viewer.gid;
-    if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
-    for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
-
-    const previous = await readState(ctx.paths.stateDir);
-    await chmod(ctx.paths.stateDir, 0o755);
-    await checkVisudo(ctx.exec).catch((err: unknown) => {
-      throw new ConsolegateError('APPLY_FAILED', `sudoers: visudo is not usable (package sudo): ${messageOf(err)}`, { cause: err });
-    });
-    // Everything is rendered and the sudoers candidate checked before the first change to the system.
-    const checkedSudoers = await prepareSudoers(ctx.exec, ctx.paths.sudoersFile, plan.sudoers).catch((err: unknown) => {
-      throw new ConsolegateError('APPLY_FAILED', `sudoers: ${messageOf(err)}; nothing was changed`, { cause: err });
-    });
-
-    const steps: Step[] = [firewallStep(ctx.exec, plan)];
-    const viewerOpts = { path: plan.viewer.path, group: plan.viewer.group, gid, mode: plan.viewer.mode, statoverride: await dpkgOwns(ctx.exec, plan.viewer.path) };
-    const viewer = viewerStep(ctx.exec, viewerOpts);
-    const viewerNow = await viewer.snapshot();
-    if (viewerNow === null) ctx.out.warn(`warning: viewer ${plan.viewer.path} does not exist; consoles cannot open until virt-viewer is installed and apply runs again`);
-    else steps.push(step(viewer));
-    steps.push(step(sudoersStep(ctx.paths.sudoersFile, checkedSudoers)));
-    steps.push(
-      step(
-        stateStep({
-          stateDir: ctx.paths.stateDir,
-          table: plan.table,
-          viewerGid: gid,
-          views: plan.views,
-          state: async (): Promise<StateFile> => ({
-            version: 1,
-            backend: plan.backend,
-            appliedAt: new Date().toISOString(),
-            firewall: { rendered: renderedFingerprint(plan), live: (await liveFingerprint(ctx.exec, plan.backend)) ?? '' },
-            viewer: originalViewer(previous?.viewer ?? null, viewerNow, viewerOpts),
-          }),
-        }),
-      ),
-    );
-    await runTransaction(steps, { info: (m) => ctx.out.line(m), warn: (m) => ctx.out.warn(m) });
-
-    if (previous && previous.backend !== plan.backend) await removeOtherBackend(ctx, plan.backend);
-    const ms = Date.now() - started;
-    if (ctx.json) ctx.out.json({ applied: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms });
-    else ctx.out.line(`applied: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped, ${ms} ms`);
-    return 'ok';
+    try {
+      return await applyPlan(ctx, plan, started);
+    } catch (err) {
+      // Nothing of ours was loaded before and this apply failed: close the protected ports anyway.
+      const closed = await closeIfOpen(ctx.exec, plan).catch((e: unknown) => {
+        ctx.out.warn(`warning: could not load the deny-only firewall rules: ${messageOf(e)}`);
+        return false;
+      });
+      if (closed && err instanceof ConsolegateError) err.message += '; protected ports are closed to everyone until apply succeeds';
+      throw err;
+    }
   } finally {
     await lock.release();
   }
+}
+
+/** Runs the transaction for a rendered plan; the caller holds the lock. */
+async function applyPlan(ctx: Context, plan: Plan, started: number): Promise<Outcome> {
+  const gid = plan.viewer.gid;
+  if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
+  for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
+
+  const previous = await readState(ctx.paths.stateDir);
+  await chmod(ctx.paths.stateDir, 0o755);
+  await checkVisudo(ctx.exec).catch((err: unknown) => {
+    throw new ConsolegateError('APPLY_FAILED', `sudoers: visudo is not usable (package sudo): ${messageOf(err)}`, { cause: err });
+  });
+  // Everything is rendered and the sudoers candidate checked before the first change to the system.
+  const checkedSudoers = await prepareSudoers(ctx.exec, ctx.paths.sudoersFile, plan.sudoers).catch((err: unknown) => {
+    throw new ConsolegateError('APPLY_FAILED', `sudoers: ${messageOf(err)}; nothing was changed`, { cause: err });
+  });
+
+  const steps: Step[] = [firewallStep(ctx.exec, plan)];
+  const viewerOpts = { path: plan.viewer.path, group: plan.viewer.group, gid, mode: plan.viewer.mode, statoverride: await dpkgOwns(ctx.exec, plan.viewer.path) };
+  const viewer = viewerStep(ctx.exec, viewerOpts);
+  const viewerNow = await viewer.snapshot();
+  if (viewerNow === null) ctx.out.warn(`warning: viewer ${plan.viewer.path} does not exist; consoles cannot open until virt-viewer is installed and apply runs again`);
+  else steps.push(step(viewer));
+  steps.push(step(sudoersStep(ctx.paths.sudoersFile, checkedSudoers)));
+  steps.push(
+    step(
+      stateStep({
+        stateDir: ctx.paths.stateDir,
+        table: plan.table,
+        viewerGid: gid,
+        views: plan.views,
+        state: async (): Promise<StateFile> => ({
+          version: 1,
+          backend: plan.backend,
+          appliedAt: new Date().toISOString(),
+          firewall: { rendered: renderedFingerprint(plan), live: (await liveFingerprint(ctx.exec, plan.backend)) ?? '' },
+          viewer: originalViewer(previous?.viewer ?? null, viewerNow, viewerOpts),
+        }),
+      }),
+    ),
+  );
+  await runTransaction(steps, { info: (m) => ctx.out.line(m), warn: (m) => ctx.out.warn(m) });
+
+  if (previous && previous.backend !== plan.backend) await removeOtherBackend(ctx, plan.backend);
+  const ms = Date.now() - started;
+  if (ctx.json) ctx.out.json({ applied: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms });
+  else ctx.out.line(`applied: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped, ${ms} ms`);
+  return 'ok';
 }
 
 /**

@@ -51,7 +51,7 @@ export function mergeFragments(fragments: Fragment[]): { policy: Policy; diagnos
       continue;
     }
     for (const port of [vm.tlsPort, vm.port]) {
-      if (port === null) continue;
+      if (port === null || port === 0) continue;
       const key = `${vm.server}:${port}`;
       const other = usedPorts.get(key);
       if (other) diagnostics.push({ pos: vm.pos, message: `VM \`${vm.id}\` uses port ${port} of server \`${vm.server}\`, already used by VM \`${other.id}\`` });

@@ -174,7 +174,10 @@ function readVm(r: Reader, id: string, key: unknown, node: unknown): Vm | null {
   const portV = port ? r.int(port.value, '`port`', r.pos(port.key), 1, 65535) : null;
   const title = m.get('title');
   const titleV = title ? r.string(title.value, '`title`', r.pos(title.key), (s) => checkText(s)) : null;
-  if (!idOk || serverV === null || tlsV === null || (port && portV === null) || (title && titleV === null)) return null;
+  if (!idOk || serverV === null) return null;
+  // A VM with a bad field is still returned (port 0) so its server reference gets checked too; the
+  // diagnostics already recorded keep the policy from ever being used.
+  if (tlsV === null || (port && portV === null) || (title && titleV === null)) return { id, server: serverV, tlsPort: 0, port: null, title: id, pos: at };
   if (portV !== null && portV === tlsV) {
     r.error(r.pos(port?.value), `\`port\` and \`tls-port\` of VM \`${id}\` must differ`);
     return null;

@@ -14,9 +14,9 @@ cg_statoverride_viewer() {
 # Drops a lock-shaped override (root:<any group> 0750) and unlocks the viewer; others are the admin's.
 cg_drop_viewer_statoverride() {
   override=$(dpkg-statoverride --list "$CG_VIEWER") || return 0
-  # "<owner> <group> <mode> <path>"
+  # "<owner> <group> <mode> <path>"; dpkg prints the mode without its leading 0
   set -- $override
-  [ "$1" = root ] && [ "$3" = 0750 ] || return 0
+  [ "$1" = root ] && [ "${3#0}" = 750 ] || return 0
   dpkg-statoverride --remove "$CG_VIEWER"
   cg_unlock_viewer
 }

@@ -4,8 +4,10 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { NetnsSandbox } from './netns.js';
-import { waitFor } from './netns.js';
+import { waitFor } from './wait.js';
+
+/** Runs a command inside the test's network namespace and waits for it. */
+export type RunInside = (argv: string[]) => Promise<{ code: number; stderr: string }>;
 
 /** A running VM; `stop` kills it by pid. */
 export interface SpiceVm {
@@ -19,7 +21,7 @@ export interface SpiceVm {
 }
 
 /** Starts the VM inside the sandbox, listening on addr:tlsPort, and waits until the port accepts connections. */
-export async function startSpiceVm(sb: NetnsSandbox, opts: { dir: string; x509Dir: string; password: string; addr: string; tlsPort: number }): Promise<SpiceVm> {
+export async function startSpiceVm(run: RunInside, opts: { dir: string; x509Dir: string; password: string; addr: string; tlsPort: number }): Promise<SpiceVm> {
   const pwFile = path.join(opts.dir, 'spice-password');
   const pidFile = path.join(opts.dir, 'qemu.pid');
   const qmpSocket = path.join(opts.dir, 'qmp.sock');
@@ -34,8 +36,8 @@ export async function startSpiceVm(sb: NetnsSandbox, opts: { dir: string; x509Di
     '-qmp', `unix:${qmpSocket},server=on,wait=off`,
     '-daemonize', '-pidfile', pidFile,
   ];
-  const r = await sb.run(argv);
-  if (r.exitCode !== 0) throw new Error(`qemu-system-x86_64 failed (exit ${r.exitCode}): ${String(r.stderr).trim()}`);
+  const r = await run(argv);
+  if (r.code !== 0) throw new Error(`qemu-system-x86_64 failed (exit ${r.code}): ${r.stderr.trim()}`);
   const pid = Number((await readFile(pidFile, 'utf8')).trim());
   const vm: SpiceVm = {
     pid,
@@ -49,8 +51,8 @@ export async function startSpiceVm(sb: NetnsSandbox, opts: { dir: string; x509Di
     stop: () => killAndWait(pid),
   };
   try {
-    // QEMU is listening once -daemonize returns; check through the namespace's socket table anyway.
-    await waitFor(async () => (await readFile(`${sb.procNet}/tcp`, 'utf8')).includes(`:${opts.tlsPort.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`), 10_000, `QEMU to listen on ${opts.tlsPort}`);
+    // QEMU is listening once -daemonize returns; check it in the namespace's socket table (QEMU's own /proc/<pid>/net).
+    await waitFor(async () => (await readFile(`/proc/${pid}/net/tcp`, 'utf8')).includes(`:${opts.tlsPort.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`), 10_000, `QEMU to listen on ${opts.tlsPort}`);
   } catch (err) {
     await vm.stop();
     throw err;

@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { NetnsSandbox } from './netns.js';
-import { waitFor } from './netns.js';
+import { waitFor } from './wait.js';
 import { killAndWait } from './qemu.js';
 import { parsePpm, type Rgb } from './image.js';
 
@@ -17,7 +16,7 @@ export interface XDisplay {
 }
 
 /** Starts Xvfb (1024x768x24, no TCP) on the first free display number ≥ 90, with MIT cookie auth. */
-export async function startXvfb(sb: NetnsSandbox, dir: string): Promise<XDisplay> {
+export async function startXvfb(inside: (argv: string[]) => string[], dir: string): Promise<XDisplay> {
   let n = 90;
   while (existsSync(`/tmp/.X${n}-lock`) || existsSync(`/tmp/.X11-unix/X${n}`)) n++;
   const display = `:${n}`;
@@ -25,7 +24,7 @@ export async function startXvfb(sb: NetnsSandbox, dir: string): Promise<XDisplay
   // Readable by the lab's users (mode 0644): this display exists only for the test and shows only the test VM.
   await execa('xauth', ['-f', xauthority, 'add', display, 'MIT-MAGIC-COOKIE-1', randomBytes(16).toString('hex')]);
   await execa('chmod', ['0644', xauthority]);
-  const [file, ...args] = sb.argv(['Xvfb', display, '-screen', '0', '1024x768x24', '-nolisten', 'tcp', '-auth', xauthority]);
+  const [file, ...args] = inside(['Xvfb', display, '-screen', '0', '1024x768x24', '-nolisten', 'tcp', '-auth', xauthority]);
   const proc = execa(file as string, args, { stdio: 'ignore', reject: false, cleanup: true });
   const pid = proc.pid;
   const stop = async (): Promise<void> => {

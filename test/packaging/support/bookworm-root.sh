@@ -1,6 +1,7 @@
 #!/bin/bash
 # Prints the path of a cached tarball of a Debian bookworm root for the install tests, building it once.
-#   bookworm-root.sh base   minbase only (the RPM test's root: a shell, coreutils, groupadd, no viewer)
+#   bookworm-root.sh base   minbase + systemd (the RPM test's root: a shell, coreutils, groupadd and
+#                           systemctl for presets, no viewer)
 #   bookworm-root.sh deps   minbase + what consolegate-helper depends on, with virt-viewer's .deb kept in
 #                           apt's cache so `apt-get install --reinstall virt-viewer` works offline later
 # The cache lives outside the repo (CONSOLEGATE_TEST_CACHE, default /var/cache/consolegate-test) because
@@ -12,7 +13,7 @@ stage=${1:?usage: bookworm-root.sh base|deps}
 cache=${CONSOLEGATE_TEST_CACHE:-/var/cache/consolegate-test}
 # What the helper's Depends: pull in on a real install (Recommends stay out: tests need speed, not a desktop).
 deps=(nodejs sudo nftables virt-viewer)
-recipe=1  # bump when build_base/build_deps change what they produce
+recipe=2  # bump when build_base/build_deps change what they produce
 key=$(echo "bookworm ${deps[*]} $recipe" | sha256sum | cut -c1-12)
 
 # The mirror this machine already uses, so the test needs no network access beyond Debian's own.
@@ -33,7 +34,7 @@ build_base() {
   local out=$1 tmp
   tmp=$(mktemp -d /var/tmp/cg-debootstrap.XXXXXX)
   trap 'rm -rf "$tmp"' RETURN
-  debootstrap --variant=minbase bookworm "$tmp/root" "$(mirror)" >"$tmp/log" 2>&1 || { tail -n 30 "$tmp/log" >&2; return 1; }
+  debootstrap --variant=minbase --include=systemd bookworm "$tmp/root" "$(mirror)" >"$tmp/log" 2>&1 || { tail -n 30 "$tmp/log" >&2; return 1; }
   tar -C "$tmp/root" -cf "$out.part" . && mv "$out.part" "$out"
 }
 

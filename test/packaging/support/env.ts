@@ -1,0 +1,57 @@
+// Shared by the packaging tests: repository paths, skip reasons, and building the helper packages once.
+import { mkdtemp, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exec, hasCommand, mustExec } from '../../../helper/src/system/exec.js';
+
+export { exec, mustExec };
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const SUPPORT = path.join(REPO, 'test/packaging/support');
+
+/** Why a test that needs `command` cannot run (naming the Debian package to install), or undefined. */
+export async function missing(command: string, debianPackage: string): Promise<string | undefined> {
+  return (await hasCommand(command)) ? undefined : `\`${command}\` is not installed (apt-get install ${debianPackage})`;
+}
+
+/** The first reason in the list, for `{ skip }`; undefined when every requirement is met. */
+export async function firstReason(...reasons: Array<Promise<string | undefined> | string | undefined>): Promise<string | undefined> {
+  for (const r of reasons) {
+    const why = await r;
+    if (why !== undefined) return why;
+  }
+  return undefined;
+}
+
+/** Why a root-only test cannot run, or undefined. */
+export function notRoot(what: string): string | undefined {
+  return process.getuid?.() === 0 ? undefined : `needs root (${what})`;
+}
+
+/** The built packages of one test process. */
+export interface HelperPackages {
+  deb: string;
+  rpm: string;
+}
+
+let built: Promise<HelperPackages> | undefined;
+
+/**
+ * Builds consolegate-helper's .deb and .rpm from the current dist/ into a temporary directory, once per
+ * test process. dist/ must be built already (CI does that first; locally: npm run build).
+ */
+export function helperPackages(): Promise<HelperPackages> {
+  built ??= (async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'cg-packages-'));
+    await mustExec(exec, ['bash', path.join(REPO, 'scripts/dist-helper.sh'), '--no-build', '--out', out]);
+    const files = await readdir(out);
+    const pick = (ext: string): string => {
+      const f = files.find((n) => n.endsWith(ext));
+      if (f === undefined) throw new Error(`dist-helper.sh made no ${ext} in ${out}: ${files.join(', ')}`);
+      return path.join(out, f);
+    };
+    return { deb: pick('.deb'), rpm: pick('.rpm') };
+  })();
+  return built;
+}
