@@ -1,4 +1,5 @@
 // Shared by the packaging tests: repository paths, skip reasons, and building the helper packages once.
+import { rmSync } from 'node:fs';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,7 @@ let built: Promise<HelperPackages> | undefined;
 export function helperPackages(): Promise<HelperPackages> {
   built ??= (async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'cg-packages-'));
+    process.on('exit', () => rmSync(out, { recursive: true, force: true }));
     await mustExec(exec, ['bash', path.join(REPO, 'scripts/dist-helper.sh'), '--no-build', '--out', out]);
     const files = await readdir(out);
     const pick = (ext: string): string => {
