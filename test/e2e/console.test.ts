@@ -11,6 +11,7 @@ import { rootTestsUnavailable, ROOT } from '../support/sandbox.js';
 import { missingLine } from './support/deps.js';
 import { ConsoleLab, LAB_PORTS } from './support/lab.js';
 import { findFrame, lumaStdDev } from './support/image.js';
+import { waitFor } from './support/wait.js';
 import type { TestUser } from '../support/sandbox.js';
 
 const skip = (await rootTestsUnavailable()) ?? missingLine();
@@ -35,7 +36,7 @@ describe('real console end to end', { skip: skip ?? false, timeout: 300_000 }, (
 
   /** A TCP connect from inside the namespace as `user` (with `gid`): 'connected' or the errno, and how long it took. */
   async function tcp(user: TestUser, port: number, gid?: number): Promise<{ result: string; ms: number }> {
-    const script = `const s=require('net').connect(${port},'127.0.0.1');const t=Date.now();s.on('connect',()=>{console.log('connected',Date.now()-t);s.destroy()});s.on('error',e=>console.log(e.code,Date.now()-t));setTimeout(()=>{console.log('TIMEOUT',5000);process.exit()},5000)`;
+    const script = `const s=require('net').connect(${port},'127.0.0.1');const t=Date.now();s.on('connect',()=>{console.log('connected',Date.now()-t);process.exit()});s.on('error',e=>{console.log(e.code,Date.now()-t);process.exit()});setTimeout(()=>{console.log('TIMEOUT',5000);process.exit()},5000)`;
     const r = await lab.sb.run([process.execPath, '-e', script], { user, ...(gid !== undefined ? { gid } : {}) });
     const [result = '', ms = '0'] = r.stdout.trim().split(' ');
     return { result, ms: Number(ms) };
@@ -67,13 +68,13 @@ describe('real console end to end', { skip: skip ?? false, timeout: 300_000 }, (
     session.stop();
     const end = await session.done;
     assert.deepEqual(end.state, { state: 'closed', exitCode: null });
-    assert.equal((await lab.viewerProcesses()).filter((p) => p.uid[0] === lab.alice.uid).length, 0, 'stop() ended the viewer');
+    await waitFor(async () => (await lab.viewerProcesses()).every((p) => p.uid[0] !== lab.alice.uid), 5000, 'stop() to end the viewer');
   });
 
   test('a wrong password → wrong-password, and the viewer waiting in its password dialog is ended', async () => {
     const end = await lab.open(lab.alice, 'labvm', { password: 'not-the-password' }).done;
     assert.equal(failed(end.state), 'failed:wrong-password', JSON.stringify(end.state));
-    assert.equal((await lab.viewerProcesses()).filter((p) => p.uid[0] === lab.alice.uid).length, 0);
+    await waitFor(async () => (await lab.viewerProcesses()).every((p) => p.uid[0] !== lab.alice.uid), 5000, 'the viewer to be ended');
   });
 
   test('a policy pointing at another CA → tls-error', async () => {

@@ -43,7 +43,7 @@ export async function startXvfb(inside: (argv: string[]) => string[], dir: strin
 /** Takes a screenshot of the whole display; writes a PNG to `pngFile` if given and returns the pixels. */
 export async function screenshot(x: { display: string; xauthority: string }, pngFile?: string): Promise<Rgb> {
   const env = { DISPLAY: x.display, XAUTHORITY: x.xauthority };
-  const shot = await execa('import', ['-display', x.display, '-window', 'root', 'ppm:-'], { env, encoding: 'buffer' });
+  const shot = await execa('import', ['-display', x.display, '-window', 'root', '-depth', '8', 'ppm:-'], { env, encoding: 'buffer' });
   const ppm = Buffer.from(shot.stdout);
   if (pngFile !== undefined) await execa('convert', ['ppm:-', `png:${pngFile}`], { input: ppm });
   return parsePpm(ppm);

@@ -1,0 +1,58 @@
+// Policies of a given size for the benchmarks: N entitlements = N (user, VM) pairs = N sudoers lines = N set elements.
+import { FIRST_UID, userName } from './world.js';
+
+/** How the entitlements are written down. */
+export type Shape =
+  /** One entitlement per VM listing its users: how config management would generate a big policy. */
+  | 'per-vm'
+  /** One entitlement item per (user, VM) pair: the most YAML for the same grants (worst case for the parser). */
+  | 'per-pair';
+
+/** The numbers behind a generated policy. */
+export interface Sizes {
+  entitlements: number;
+  users: number;
+  vms: number;
+  /** VMs per user. */
+  perUser: number;
+}
+
+/**
+ * Users and VMs for `n` entitlements: every user is entitled to 10 VMs (fewer when n < 10), and there are
+ * n/100 VMs (at least 10), so 100,000 entitlements are 10,000 users and 1,000 VMs with 100 users each.
+ */
+export function sizesFor(n: number): Sizes {
+  const perUser = Math.min(10, n);
+  const users = Math.ceil(n / perUser);
+  const vms = Math.max(perUser, Math.ceil(n / 100));
+  if (vms > 1000) throw new Error(`${n} entitlements would need more than 1,000 VMs (ports 20000-20999)`);
+  return { entitlements: users * perUser, users, vms, perUser };
+}
+
+/** The VMs user `u` is entitled to: spread evenly so every VM gets the same number of users. */
+export function vmsOf(u: number, s: Sizes): number[] {
+  const stride = Math.max(1, Math.floor(s.vms / s.perUser));
+  return Array.from({ length: s.perUser }, (_, j) => (u + j * stride) % s.vms);
+}
+
+/** Generated account `u`'s uid (see World). */
+export function uidOf(u: number): number {
+  return FIRST_UID + u;
+}
+
+/** The policy body (servers, vms, entitlements) for `Sandbox.policy()`; VM v listens on 127.0.0.1:20000+v. */
+export function policyBody(s: Sizes, shape: Shape): string {
+  const out = ['servers:', '  bench: { host: 127.0.0.1, ca: $CA, host-subject: "CN=bench" }', 'vms:'];
+  for (let v = 0; v < s.vms; v++) out.push(`  vm${v}: { server: bench, tls-port: ${20000 + v} }`);
+  out.push('entitlements:');
+  if (shape === 'per-pair') {
+    for (let u = 0; u < s.users; u++) for (const v of vmsOf(u, s)) out.push(`  - { vm: vm${v}, users: [${userName(u)}] }`);
+  } else {
+    const byVm: string[][] = Array.from({ length: s.vms }, () => []);
+    for (let u = 0; u < s.users; u++) for (const v of vmsOf(u, s)) byVm[v]!.push(userName(u));
+    byVm.forEach((names, v) => {
+      if (names.length > 0) out.push(`  - vm: vm${v}`, `    users: [${names.join(', ')}]`);
+    });
+  }
+  return out.join('\n') + '\n';
+}

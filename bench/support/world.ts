@@ -1,0 +1,97 @@
+// A benchmark world: the shared test sandbox (namespace, private /etc/sudoers.d) plus generated NSS files,
+// so 100,000 entitlements can name 10,000 accounts without a single useradd on the host.
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { exec, type ExecResult } from '../../helper/src/system/exec.js';
+import { HELPER, Sandbox } from '../../test/support/sandbox.js';
+
+/** First uid of the generated accounts; far above anything useradd hands out, so it never collides. */
+export const FIRST_UID = 3_000_000;
+/** gid of the viewer group inside the generated /etc/group. */
+export const VIEWER_GID = 2_999_999;
+/** Primary gid of every generated account (`users`); its own group is never the viewer group. */
+export const USERS_GID = 100;
+
+/** How to run one command in the world. */
+export interface WorldRunOptions {
+  env?: Record<string, string>;
+  input?: string;
+  /** Run as this uid/gid (setpriv), after the namespace is entered. */
+  as?: { uid: number; gid: number };
+}
+
+/** A sandbox whose commands see `accounts` generated users through /etc/passwd and /etc/group bind mounts. */
+export class World {
+  private constructor(
+    readonly sb: Sandbox,
+    readonly accounts: number,
+    private readonly passwdFile: string,
+    private readonly groupFile: string,
+  ) {}
+
+  /** Creates the sandbox and the NSS files: the host's entries first (root, daemons), then ours. */
+  static async create(accounts: number): Promise<World> {
+    const sb = await Sandbox.create();
+    const passwd = path.join(sb.dir, 'passwd');
+    const group = path.join(sb.dir, 'group');
+    const users = Array.from({ length: accounts }, (_, i) => `${userName(i)}:x:${FIRST_UID + i}:${USERS_GID}::/nonexistent:/usr/sbin/nologin`);
+    await writeFile(passwd, `${(await readFile('/etc/passwd', 'utf8')).trimEnd()}\n${users.join('\n')}\n`, { mode: 0o644 });
+    // The viewer group exists up front: groupadd cannot rename a new /etc/group over a bind mount.
+    await writeFile(group, `${(await readFile('/etc/group', 'utf8')).trimEnd()}\n${sb.viewerGroup}:x:${VIEWER_GID}:\n`, { mode: 0o644 });
+    return new World(sb, accounts, passwd, group);
+  }
+
+  get viewerGroup(): string {
+    return this.sb.viewerGroup;
+  }
+
+  /** The argv prefix that enters the world: private mounts (passwd, group, sudoers.d), then the namespace. */
+  prefix(opts: { as?: { uid: number; gid: number } } = {}): string[] {
+    const script = 'mount --bind "$0" /etc/passwd && mount --bind "$1" /etc/group && mount --bind "$2" /etc/sudoers.d && exec ip netns exec "$3" "${@:4}"';
+    const as = opts.as ? ['setpriv', `--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, '--clear-groups', '--'] : [];
+    return ['unshare', '--mount', '--propagation', 'private', '--', 'bash', '-c', script, this.passwdFile, this.groupFile, this.sb.sudoersDir, this.sb.ns, ...as];
+  }
+
+  /** Runs argv inside the world and waits for it. */
+  run(argv: string[], opts: WorldRunOptions = {}): Promise<ExecResult> {
+    return exec([...this.prefix(opts), ...argv], { input: opts.input, env: { ...process.env, ...this.sb.env, ...opts.env } });
+  }
+
+  /** Runs argv inside the world and returns its wall time in ms (spawn to exit), failing loudly on a non-zero exit. */
+  async timed(argv: string[], opts: WorldRunOptions = {}): Promise<{ ms: number; result: ExecResult }> {
+    const t0 = performance.now();
+    const result = await this.run(argv, opts);
+    const ms = performance.now() - t0;
+    if (result.code !== 0) throw new Error(`${argv.join(' ').slice(0, 120)} exited ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 600)}`);
+    return { ms, result };
+  }
+
+  /** The built helper, inside the world. */
+  helper(args: string[], env: Record<string, string> = {}): Promise<ExecResult> {
+    return this.run(['node', HELPER, ...args], { env });
+  }
+
+  /** Starts a long-running process inside the world; the sandbox does not know it, so the caller kills it by PID. */
+  spawn(argv: string[], opts: WorldRunOptions = {}): ReturnType<typeof spawn> {
+    const [cmd, ...args] = [...this.prefix(opts), ...argv];
+    return spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.sb.env, ...opts.env } });
+  }
+
+  /** Removes the sandbox (namespace, files); the generated accounts only ever existed in its files. */
+  async cleanup(): Promise<void> {
+    await this.sb.cleanup();
+  }
+}
+
+/** Name of generated account `i`: short, valid for ACCOUNT_RE, and sorting with its uid. */
+export function userName(i: number): string {
+  return `cgb${String(i).padStart(6, '0')}`;
+}
+
+/** Runs a command outside any world (host tools like gcc), throwing on failure. */
+export async function mustRun(argv: string[]): Promise<ExecResult> {
+  const r = await exec(argv);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  return r;
+}
