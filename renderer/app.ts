@@ -249,7 +249,7 @@ function onKey(e: KeyboardEvent): void {
     return;
   }
   if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && (target.closest('#vm-list') || target.id === 'search')) {
-    const rows = [...document.querySelectorAll<HTMLElement>('#vm-list li.vm')];
+    const rows = Array.from(document.querySelectorAll<HTMLElement>('#vm-list li.vm'));
     if (rows.length === 0) return;
     const current = rows.findIndex((r) => r.contains(target));
     const next = e.key === 'ArrowDown' ? Math.min(current + 1, rows.length - 1) : Math.max(current - 1, 0);

@@ -3,21 +3,22 @@
 # packaging/helper (package.sh, files.txt, maint/) and the bundles in dist/. Both formats are staged from
 # the same file list, so they install the same files with the same modes.
 #   --no-build   use dist/ as it is (CI builds once before the tests)
-#   --out DIR    where the packages go (default out/packages)
+#   --out DIR    where the packages go (default out/packages in the repository)
 #   --only deb|rpm
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
-build=1 out=out/packages only=
+build=1 out= only=
 while (($#)); do
   case $1 in
     --no-build) build=0 ;;
-    --out) out=${2:?--out needs a directory}; shift ;;
+    --out) out=$(realpath -m "${2:?--out needs a directory}"); shift ;;
     --only) only=${2:?--only needs deb or rpm}; shift ;;
     *) echo "dist-helper: unknown argument $1" >&2; exit 64 ;;
   esac
   shift
 done
+cd "$(dirname "$0")/.."
+out=${out:-out/packages}
 
 desc=packaging/helper
 # shellcheck source=../packaging/helper/package.sh

@@ -1,7 +1,7 @@
 // A benchmark world: the shared test sandbox (namespace, private /etc/sudoers.d) plus generated NSS files,
 // so 100,000 entitlements can name 10,000 accounts without a single useradd on the host.
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exec, type ExecResult } from '../../helper/src/system/exec.js';
 import { HELPER, Sandbox } from '../../test/support/sandbox.js';
@@ -26,31 +26,38 @@ export class World {
   private constructor(
     readonly sb: Sandbox,
     readonly accounts: number,
-    private readonly passwdFile: string,
-    private readonly groupFile: string,
   ) {}
 
   /** Creates the sandbox and the NSS files: the host's entries first (root, daemons), then ours. */
   static async create(accounts: number): Promise<World> {
     const sb = await Sandbox.create();
-    const passwd = path.join(sb.dir, 'passwd');
-    const group = path.join(sb.dir, 'group');
+    // An overlay over /etc, not bind mounts over the two files: other tests' useradd renames a new
+    // /etc/passwd into place, and the kernel then detaches a bind mount sitting on the old one.
+    // Read-only (two lower layers, no upper), so any number of commands can mount it at once.
+    const layer = path.join(sb.dir, 'etc-nss');
+    await mkdir(layer, { mode: 0o755 });
+    const passwd = path.join(layer, 'passwd');
+    const group = path.join(layer, 'group');
     const users = Array.from({ length: accounts }, (_, i) => `${userName(i)}:x:${FIRST_UID + i}:${USERS_GID}::/nonexistent:/usr/sbin/nologin`);
     await writeFile(passwd, `${(await readFile('/etc/passwd', 'utf8')).trimEnd()}\n${users.join('\n')}\n`, { mode: 0o644 });
-    // The viewer group exists up front: groupadd cannot rename a new /etc/group over a bind mount.
+    // The viewer group exists up front: /etc is read-only in the world, so apply must not need groupadd.
     await writeFile(group, `${(await readFile('/etc/group', 'utf8')).trimEnd()}\n${sb.viewerGroup}:x:${VIEWER_GID}:\n`, { mode: 0o644 });
-    return new World(sb, accounts, passwd, group);
+    return new World(sb, accounts);
   }
 
   get viewerGroup(): string {
     return this.sb.viewerGroup;
   }
 
-  /** The argv prefix that enters the world: private mounts (passwd, group, sudoers.d), then the namespace. */
+  /** The argv prefix that enters the world: a private /etc (overlay with our NSS files, sandbox sudoers.d), then the namespace. */
   prefix(opts: { as?: { uid: number; gid: number } } = {}): string[] {
-    const script = 'mount --bind "$0" /etc/passwd && mount --bind "$1" /etc/group && mount --bind "$2" /etc/sudoers.d && exec ip netns exec "$3" "${@:4}"';
+    const script = [
+      'mount -t overlay consolegate-bench -o "lowerdir=$0/etc-nss:/etc" /etc',
+      'mount --bind "$0/sudoers.d" /etc/sudoers.d',
+      'exec ip netns exec "$1" "${@:2}"',
+    ].join(' && ');
     const as = opts.as ? ['setpriv', `--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, '--clear-groups', '--'] : [];
-    return ['unshare', '--mount', '--propagation', 'private', '--', 'bash', '-c', script, this.passwdFile, this.groupFile, this.sb.sudoersDir, this.sb.ns, ...as];
+    return ['unshare', '--mount', '--propagation', 'private', '--', 'bash', '-c', script, this.sb.dir, this.sb.ns, ...as];
   }
 
   /** Runs argv inside the world and waits for it. */

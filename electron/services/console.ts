@@ -330,7 +330,10 @@ export function openConsole(vm: ConsoleTarget, opts: ConsoleOptions): ConsoleSes
       killTree(child.pid);
       return;
     }
-    if (!settled) emit(state);
+    if (settled) return;
+    emit(state);
+    // Once connected only the exit matters (closed); stop re-reading a log that grows for as long as the session lasts.
+    if (state.state === 'connected') clearInterval(timer);
   }
 
   const done = child.then((r) => {

@@ -73,9 +73,11 @@ export function targetProgram(command: string[]): string | null {
   return command.slice(1).find((a) => a.startsWith('/')) ?? null;
 }
 
+const plural = (n: number): string => `${n} console${n === 1 ? '' : 's'}`;
+
 function viewCheck(view: ViewFile | null, status: string, file: string): Check {
   const title = 'Your list of consoles';
-  if (view && view.vms.length > 0) return { id: 'view', title, status: 'ok', detail: `${view.vms.length} console(s) assigned to you (${file}).` };
+  if (view && view.vms.length > 0) return { id: 'view', title, status: 'ok', detail: `${plural(view.vms.length)} assigned to you (${file}).` };
   if (status === 'no-policy') return { id: 'view', title, status: 'problem', detail: `No consolegate policy has been applied on this computer (${path.dirname(file)} is missing).` };
   if (status === 'no-vms') return { id: 'view', title, status: 'problem', detail: 'A policy is applied here, but it assigns no consoles to you.' };
   return { id: 'view', title, status: 'problem', detail: `Your list exists but cannot be read (${file}).` };
@@ -112,7 +114,7 @@ export async function runDiagnostics(deps: DiagnosticsDeps): Promise<Diagnostics
     }
     checks.push(
       missing.length === 0
-        ? { id: 'sudo', title: 'Permission to open your consoles', status: 'ok', detail: `The sudo rule is in place for all ${vms.length} console(s).` }
+        ? { id: 'sudo', title: 'Permission to open your consoles', status: 'ok', detail: `The sudo rule is in place for ${vms.length === 1 ? 'your console' : `all ${vms.length} consoles`}.` }
         : { id: 'sudo', title: 'Permission to open your consoles', status: 'problem', detail: `No sudo rule for: ${missing.join(', ')}. The policy may need to be applied again.` },
     );
   }

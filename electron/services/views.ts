@@ -218,7 +218,9 @@ export function describeWindows(windows: TimeWindow[] | null): string {
   return windows
     .map((w) => {
       const days = w.days === undefined || w.days.length === 7 ? 'Every day' : w.days.join(', ');
-      return w.hours === undefined ? days : `${days} ${w.hours.replace('-', '–')}`;
+      const allDay = w.hours === undefined || w.hours === '00:00-24:00';
+      if (allDay && days === 'Every day') return 'Any time';
+      return allDay || w.hours === undefined ? days : `${days} ${w.hours.replace('-', '–')}`;
     })
     .join('; ');
 }

@@ -1,9 +1,10 @@
 // consolegate-helper as .deb and .rpm (issue 5): contents, metadata, lintian and rpmlint clean.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { exec, firstReason, helperPackages, missing, mustExec, REPO, type HelperPackages } from './support/env.js';
+import { exec, helperPackages, missing, mustExec, REPO, type HelperPackages } from './support/env.js';
 
 const DESC = path.join(REPO, 'packaging/helper');
 
@@ -90,6 +91,19 @@ describe('consolegate-helper packages', () => {
     assert.match(triggers, /^filetriggerin scriptlet \(using \/bin\/sh\) -- \/usr\/bin\/remote-viewer$/m);
   });
 
+  it('builds are reproducible: a second build is byte-identical', async () => {
+    const again = await mkdtemp(path.join(os.tmpdir(), 'cg-packages-again-'));
+    try {
+      await mustExec(exec, ['bash', path.join(REPO, 'scripts/dist-helper.sh'), '--no-build', '--out', again]);
+      for (const file of [pkgs.deb, pkgs.rpm]) {
+        const [a, b] = await Promise.all([readFile(file), readFile(path.join(again, path.basename(file)))]);
+        assert.ok(a.equals(b), `${path.basename(file)} differs between two builds`);
+      }
+    } finally {
+      await rm(again, { recursive: true, force: true });
+    }
+  });
+
   it('lintian finds no errors or warnings', async (t) => {
     const skip = await missing('lintian', 'lintian');
     if (skip) return t.skip(skip);
@@ -139,7 +153,8 @@ describe('consolegate-helper packages', () => {
     };
     assert.equal(await complete(''), 'validate plan apply status remove audit');
     assert.equal(await complete('st'), 'status');
-    assert.equal(await complete('apply', '--'), '--policy --json');
+    assert.equal(await complete('apply', '--'), '--policy --json --strict --help');
+    assert.equal(await complete('--policy', 'p.yaml', 'audit', '--s'), '--strict --since');
   });
 
   it('maintainer scripts are POSIX sh with set -e', async () => {

@@ -49,10 +49,19 @@ export async function startKeyring(opts: { password?: string } = {}): Promise<Te
     lines.on('line', (line) => {
       const eq = line.indexOf('=');
       if (eq > 0) info[line.slice(0, eq)] = line.slice(eq + 1);
-      if (line === 'ready') (clearTimeout(timer), resolve());
-      if (line.startsWith('failed')) (clearTimeout(timer), reject(new Error(line)));
+      if (line === 'ready') {
+        clearTimeout(timer);
+        resolve();
+      }
+      if (line.startsWith('failed')) {
+        clearTimeout(timer);
+        reject(new Error(line));
+      }
     });
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`dbus-run-session exited with ${code}`))));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dbus-run-session exited with ${code}`));
+    });
   });
   const daemonPid = Number(info.pid);
   const sessionPid = child.pid as number;

@@ -96,13 +96,14 @@ async function applyPlan(ctx: Context, plan: Plan, started: number): Promise<Out
 
 /**
  * The viewer as it was before consolegate: the recorded original if we have one for this path, else what it
- * is now — unless it already carries exactly our lock (state lost), then the packaged default root:root 0755.
+ * is now — unless it already carries exactly our lock (state lost, or the package's postinst locked it first),
+ * then the packaged default root:root 0755 without a statoverride.
  */
 function originalViewer(recorded: ViewerOriginal | null, now: ViewerOriginal | null, lock: { path: string; gid: number; mode: number }): ViewerOriginal | null {
   if (recorded && recorded.path === lock.path) return recorded;
   if (now === null) return null;
   const alreadyLocked = now.spec.uid === 0 && now.spec.gid === lock.gid && now.spec.mode === lock.mode;
-  return alreadyLocked ? { ...now, spec: { uid: 0, gid: 0, mode: 0o755 } } : now;
+  return alreadyLocked ? { ...now, spec: { uid: 0, gid: 0, mode: 0o755 }, override: null } : now;
 }
 
 async function removeOtherBackend(ctx: Context, current: 'nftables' | 'iptables'): Promise<void> {

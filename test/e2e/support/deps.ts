@@ -25,6 +25,7 @@ export const LAB_TOOLS: readonly Tool[] = [
   { name: 'nsenter', path: '/usr/bin/nsenter', pkg: 'util-linux' },
   { name: 'setpriv', path: '/usr/bin/setpriv', pkg: 'util-linux' },
   { name: 'useradd', path: '/usr/sbin/useradd', pkg: 'passwd' },
+  { name: 'dbus-daemon', path: '/usr/bin/dbus-daemon', pkg: 'dbus-daemon' },
 ];
 
 /** The tools that are not there (or not usable), each once. */

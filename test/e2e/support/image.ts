@@ -55,10 +55,11 @@ export function lumaStdDev(img: Rgb, region = { x: 0, y: 0, width: img.width, he
 /**
  * Finds where `frame` (the VM's own framebuffer) appears unscaled in `screen`, comparing a sample of its
  * non-background pixels; null when it is nowhere. This proves the viewer shows *this VM's* picture,
- * not just some window.
+ * not just some window. `minMatch` leaves room for what changes between the two captures (a blinking cursor).
  */
-export function findFrame(screen: Rgb, frame: Rgb, opts: { tolerance?: number; samples?: number } = {}): { x: number; y: number } | null {
+export function findFrame(screen: Rgb, frame: Rgb, opts: { tolerance?: number; samples?: number; minMatch?: number } = {}): { x: number; y: number } | null {
   const tol = opts.tolerance ?? 24;
+  const minMatch = opts.minMatch ?? 0.95;
   const bg = pixel(frame, 0, 0);
   // Sample the frame's "ink" (pixels unlike its background): a black screen would match any black area.
   const ink: [number, number][] = [];
@@ -68,12 +69,14 @@ export function findFrame(screen: Rgb, frame: Rgb, opts: { tolerance?: number; s
   if (ink.length === 0) throw new Error('The VM frame is a single colour: nothing to look for');
   const step = Math.max(1, Math.floor(ink.length / (opts.samples ?? 200)));
   const probe = ink.filter((_, i) => i % step === 0);
+  // The first ink pixel in reading order is the top-left of the first text line: stable, unlike the cursor.
   const [ax, ay] = probe[0] as [number, number];
   const anchor = pixel(frame, ax, ay);
   for (let oy = 0; oy + frame.height <= screen.height; oy++) {
     for (let ox = 0; ox + frame.width <= screen.width; ox++) {
       if (distance(pixel(screen, ox + ax, oy + ay), anchor) > tol) continue;
-      if (probe.every(([x, y]) => distance(pixel(screen, ox + x, oy + y), pixel(frame, x, y)) <= tol)) return { x: ox, y: oy };
+      const hits = probe.filter(([x, y]) => distance(pixel(screen, ox + x, oy + y), pixel(frame, x, y)) <= tol).length;
+      if (hits >= minMatch * probe.length) return { x: ox, y: oy };
     }
   }
   return null;

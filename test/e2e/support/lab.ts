@@ -3,7 +3,7 @@
 // the console service run as a user. Everything it starts is tracked and removed by `cleanup()`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, copyFile, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
@@ -15,6 +15,7 @@ import { makeServerPki, makeStrayCa, type ServerPki } from './pki.js';
 import { killAndWait, startSpiceVm, type SpiceVm } from './qemu.js';
 import { parsePpm, type Rgb } from './image.js';
 import { screenshot, startXvfb, type XDisplay } from './xvfb.js';
+import { waitFor } from './wait.js';
 
 /** Ports of the lab: the VM, a port nothing listens on, and a plain listener for the time-window check. */
 export const LAB_PORTS = { vm: 5931, ghost: 5932, later: 5933, protect: '5900-5999' } as const;
@@ -61,8 +62,7 @@ export class ConsoleLab {
 
   /** Builds the whole lab; on any failure it removes what it made and rethrows. */
   static async create(opts: LabOptions = {}): Promise<ConsoleLab> {
-    const sb = await Sandbox.create();
-    const lab = new ConsoleLab(sb, opts.log ?? (() => undefined), opts.password ?? 'lab-secret-42');
+    const lab = await ConsoleLab.prepare(opts);
     try {
       await lab.setup(opts);
       return lab;
@@ -70,6 +70,11 @@ export class ConsoleLab {
       await lab.cleanup();
       throw err;
     }
+  }
+
+  /** Only the empty Sandbox, so a caller can hook cleanup (Ctrl-C) before the slow part; then call `setup`. */
+  static async prepare(opts: LabOptions = {}): Promise<ConsoleLab> {
+    return new ConsoleLab(await Sandbox.create(), opts.log ?? (() => undefined), opts.password ?? 'lab-secret-42');
   }
 
   get dir(): string {
@@ -86,7 +91,8 @@ export class ConsoleLab {
     return path.join(this.dir, 'pki', 'stray-ca.pem');
   }
 
-  private async setup(opts: LabOptions): Promise<void> {
+  /** Users, certificates, QEMU, X, listener, session buses and the console driver. */
+  async setup(opts: LabOptions = {}): Promise<void> {
     const sb = this.sb;
     await sb.enableNetnsLogging();
     this.log('users: entitled + not entitled');
@@ -99,7 +105,7 @@ export class ConsoleLab {
     await makeStrayCa(this.strayCaFile, 'stray');
     this.log(`QEMU: SeaBIOS VM, SPICE TLS on 127.0.0.1:${LAB_PORTS.vm} with a password`);
     const t0 = Date.now();
-    this.vm = await startSpiceVm((argv) => sb.run(argv), { dir: this.dir, x509Dir: this.pki.x509Dir, password: this.password, addr: '127.0.0.1', tlsPort: LAB_PORTS.vm });
+    this.vm = await startSpiceVm((argv) => this.insideArgv(argv), { dir: this.dir, x509Dir: this.pki.x509Dir, password: this.password, addr: '127.0.0.1', tlsPort: LAB_PORTS.vm });
     this.log(`QEMU up in ${Date.now() - t0} ms (pid ${this.vm.pid})`);
     if (opts.display) {
       this.x = { ...opts.display, pid: undefined, stop: async () => undefined };
@@ -109,6 +115,23 @@ export class ConsoleLab {
     }
     await sb.listen([LAB_PORTS.later]);
     await this.buildDriver();
+    for (const u of [this.alice, this.bob]) await this.startSessionBus(u);
+  }
+
+  /** The user's XDG_RUNTIME_DIR (sudo keeps it for open-console; GLib finds the session bus there). */
+  runtimeDir(user: TestUser): string {
+    return path.join(this.dir, 'run', String(user.uid));
+  }
+
+  // A desktop session has a user bus in $XDG_RUNTIME_DIR/bus. Without one GLib falls back to X11 autolaunch
+  // (dbus-launch), which stalls remote-viewer's start by ~6 s here and would swamp every measurement.
+  private async startSessionBus(user: TestUser): Promise<void> {
+    const dir = this.runtimeDir(user);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chown(dir, user.uid, user.gid);
+    await chmod(path.join(this.dir, 'run'), 0o755);
+    this.spawnInside(['dbus-daemon', '--session', '--nofork', '--nopidfile', `--address=unix:path=${dir}/bus`], { user });
+    await waitFor(() => existsSync(path.join(dir, 'bus')), 10_000, `${user.name}'s session bus`);
   }
 
   /** The argv that runs `argv` in the sandbox (netns + private sudoers.d), like Sandbox.run, for long-lived processes. */
@@ -201,7 +224,7 @@ export class ConsoleLab {
     const child = this.spawnInside([process.execPath, this.driverFile, ...args, ...extra], {
       user,
       gid: opts.gid,
-      env: { DISPLAY: this.x.display, XAUTHORITY: this.x.xauthority },
+      env: { DISPLAY: this.x.display, XAUTHORITY: this.x.xauthority, XDG_RUNTIME_DIR: this.runtimeDir(user) },
     });
     child.stdin?.write(`${opts.password ?? ''}\n`);
     const states: { ms: number; state: ConsoleState }[] = [];

@@ -1,13 +1,11 @@
 // A real QEMU VM with SPICE on a TLS port and a password: no disk, SeaBIOS's "No bootable device" screen is enough.
 // Debian 12's QEMU 7.2 takes the password as a secret object (password-secret=), so it is in neither argv nor ps.
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { waitFor } from './wait.js';
-
-/** Runs a command inside the test's network namespace and waits for it. */
-export type RunInside = (argv: string[]) => Promise<{ code: number; stderr: string }>;
 
 /** A running VM; `stop` kills it by pid. */
 export interface SpiceVm {
@@ -15,16 +13,18 @@ export interface SpiceVm {
   host: string;
   tlsPort: number;
   qmpSocket: string;
+  /** QEMU's stderr. */
+  logFile: string;
   /** The VM's own framebuffer (QMP screendump), as PPM bytes. */
   screendump(file: string): Promise<Buffer>;
   stop(): Promise<void>;
 }
 
-/** Starts the VM inside the sandbox, listening on addr:tlsPort, and waits until the port accepts connections. */
-export async function startSpiceVm(run: RunInside, opts: { dir: string; x509Dir: string; password: string; addr: string; tlsPort: number }): Promise<SpiceVm> {
+/** Starts the VM inside the sandbox (`inside` wraps argv to run there), listening on addr:tlsPort, and waits until the port accepts connections. */
+export async function startSpiceVm(inside: (argv: string[]) => string[], opts: { dir: string; x509Dir: string; password: string; addr: string; tlsPort: number }): Promise<SpiceVm> {
   const pwFile = path.join(opts.dir, 'spice-password');
-  const pidFile = path.join(opts.dir, 'qemu.pid');
   const qmpSocket = path.join(opts.dir, 'qmp.sock');
+  const logFile = path.join(opts.dir, 'qemu.log');
   await writeFile(pwFile, opts.password, { mode: 0o600 });
   const argv = [
     'qemu-system-x86_64',
@@ -34,25 +34,35 @@ export async function startSpiceVm(run: RunInside, opts: { dir: string; x509Dir:
     '-object', `secret,id=spicepw,file=${pwFile}`,
     '-spice', `tls-port=${opts.tlsPort},addr=${opts.addr},x509-dir=${opts.x509Dir},password-secret=spicepw`,
     '-qmp', `unix:${qmpSocket},server=on,wait=off`,
-    '-daemonize', '-pidfile', pidFile,
   ];
-  const r = await run(argv);
-  if (r.code !== 0) throw new Error(`qemu-system-x86_64 failed (exit ${r.code}): ${r.stderr.trim()}`);
-  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  // Not -daemonize: that sends QEMU's stderr (where spice-server reports trouble) to /dev/null; keep it in qemu.log.
+  const log = openSync(logFile, 'a', 0o600);
+  const [file, ...args] = inside(argv);
+  const child = spawn(file as string, args, { stdio: ['ignore', log, log] });
+  closeSync(log);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('qemu-system-x86_64 did not start');
+  let exited: string | null = null;
+  child.on('exit', (code, signal) => (exited = `exit ${code ?? signal}`));
   const vm: SpiceVm = {
     pid,
     host: opts.addr,
     tlsPort: opts.tlsPort,
     qmpSocket,
-    screendump: async (file) => {
-      await qmp(qmpSocket, { execute: 'screendump', arguments: { filename: file } });
-      return readFile(file);
+    logFile,
+    screendump: async (f: string) => {
+      await qmp(qmpSocket, { execute: 'screendump', arguments: { filename: f } });
+      return readFile(f);
     },
     stop: () => killAndWait(pid),
   };
   try {
-    // QEMU is listening once -daemonize returns; check it in the namespace's socket table (QEMU's own /proc/<pid>/net).
-    await waitFor(async () => (await readFile(`/proc/${pid}/net/tcp`, 'utf8')).includes(`:${opts.tlsPort.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`), 10_000, `QEMU to listen on ${opts.tlsPort}`);
+    // Listening shows in the namespace's socket table (QEMU's own /proc/<pid>/net); the exec chain keeps the pid.
+    const listening = `:${opts.tlsPort.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`;
+    await waitFor(async () => {
+      if (exited !== null) throw new Error(`qemu-system-x86_64 ended (${exited}): ${(await readFile(logFile, 'utf8')).trim()}`);
+      return (await readFile(`/proc/${pid}/net/tcp`, 'utf8').catch(() => '')).includes(listening);
+    }, 20_000, `QEMU to listen on ${opts.tlsPort}`);
   } catch (err) {
     await vm.stop();
     throw err;

@@ -24,7 +24,7 @@ export async function startXvfb(inside: (argv: string[]) => string[], dir: strin
   // Readable by the lab's users (mode 0644): this display exists only for the test and shows only the test VM.
   await execa('xauth', ['-f', xauthority, 'add', display, 'MIT-MAGIC-COOKIE-1', randomBytes(16).toString('hex')]);
   await execa('chmod', ['0644', xauthority]);
-  const [file, ...args] = inside(['Xvfb', display, '-screen', '0', '1024x768x24', '-nolisten', 'tcp', '-auth', xauthority]);
+  const [file, ...args] = inside(['Xvfb', display, '-screen', '0', '1024x768x24', '-nolisten', 'tcp', '-noreset', '-auth', xauthority]);
   const proc = execa(file as string, args, { stdio: 'ignore', reject: false, cleanup: true });
   const pid = proc.pid;
   const stop = async (): Promise<void> => {
@@ -47,4 +47,15 @@ export async function screenshot(x: { display: string; xauthority: string }, png
   const ppm = Buffer.from(shot.stdout);
   if (pngFile !== undefined) await execa('convert', ['ppm:-', `png:${pngFile}`], { input: ppm });
   return parsePpm(ppm);
+}
+
+/** The caller's own display for the lab's users: its cookie copied into a file they can read (mode 0644). */
+export async function borrowDisplay(display: string, dir: string, env: NodeJS.ProcessEnv): Promise<{ display: string; xauthority: string }> {
+  const xauthority = path.join(dir, 'Xauthority');
+  const source = env.XAUTHORITY ?? path.join(env.HOME ?? '/root', '.Xauthority');
+  const cookie = await execa('xauth', ['-f', source, 'extract', '-', display], { encoding: 'buffer', reject: false });
+  // No cookie (e.g. the server allows local clients by xhost): an empty file, so clients simply try without one.
+  await execa('xauth', ['-f', xauthority, 'merge', '-'], { input: Buffer.from(cookie.stdout ?? new Uint8Array()) });
+  await execa('chmod', ['0644', xauthority]);
+  return { display, xauthority };
 }

@@ -16,12 +16,15 @@ deps=(nodejs sudo nftables virt-viewer)
 recipe=2  # bump when build_base/build_deps change what they produce
 key=$(echo "bookworm ${deps[*]} $recipe" | sha256sum | cut -c1-12)
 
-# The mirror this machine already uses, so the test needs no network access beyond Debian's own.
+# The Debian mirror this machine's apt already uses (or CONSOLEGATE_DEBIAN_MIRROR), so the roots come
+# from the same place as every other package here.
 mirror() {
   local uri
   uri=$(grep -hoE '(URIs:|deb)[[:space:]]+https?://[^[:space:]]+/debian/?([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
     grep -oE 'https?://[^[:space:]]+' | head -n1 || true)
-  echo "${CONSOLEGATE_DEBIAN_MIRROR:-${uri:-http://deb.debian.org/debian}}"
+  uri=${CONSOLEGATE_DEBIAN_MIRROR:-$uri}
+  [[ -n $uri ]] || { echo "bookworm-root.sh: no Debian mirror in /etc/apt/sources.list*; set CONSOLEGATE_DEBIAN_MIRROR" >&2; return 1; }
+  echo "$uri"
 }
 
 # Runs a command chrooted into $1 in a private mount namespace with /proc, so mounts vanish with the process.
@@ -34,7 +37,9 @@ build_base() {
   local out=$1 tmp
   tmp=$(mktemp -d /var/tmp/cg-debootstrap.XXXXXX)
   trap 'rm -rf "$tmp"' RETURN
-  debootstrap --variant=minbase --include=systemd bookworm "$tmp/root" "$(mirror)" >"$tmp/log" 2>&1 || { tail -n 30 "$tmp/log" >&2; return 1; }
+  local uri
+  uri=$(mirror)
+  debootstrap --variant=minbase --include=systemd bookworm "$tmp/root" "$uri" >"$tmp/log" 2>&1 || { tail -n 30 "$tmp/log" >&2; return 1; }
   tar -C "$tmp/root" -cf "$out.part" . && mv "$out.part" "$out"
 }
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { INVOKE_KEYS, dispatch, type EventKey, type EventMap } from '../../../electron/contract.js';
 import { createFeatures, type FeatureDeps } from '../../../electron/main/features/index.js';
 import { createSecretStore } from '../../../electron/services/secrets.js';
@@ -22,14 +22,19 @@ export async function buildRenderer(): Promise<{ html: string; dir: string }> {
   return { html: path.join(dir, 'renderer', 'index.html'), dir };
 }
 
-/** Chromium with a fresh profile directory; close() removes it. */
-export async function startBrowser(): Promise<{ browser: Browser; close(): Promise<void> }> {
+/** Chromium with a fresh profile directory (Playwright passes it as --user-data-dir); close() removes it. */
+export async function startBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'cg-ui-profile-'));
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`] });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS,
+    // Keep Chromium off the test keyring's private bus (it would start an accessibility bus there).
+    env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: 'disabled:' },
+    viewport: { width: 880, height: 680 }, reducedMotion: 'reduce',
+  });
   return {
-    browser,
+    context,
     async close() {
-      await browser.close();
+      await context.close();
       await rm(profile, { recursive: true, force: true });
     },
   };
@@ -54,16 +59,15 @@ function shim(keys: string[]): void {
 /** A page showing the launcher for one user's state directory. */
 export interface LauncherPage {
   page: Page;
-  context: BrowserContext;
   /** Page errors and console errors (CSP violations show up here). */
   errors: string[];
   close(): Promise<void>;
 }
 
-/** Opens the renderer in a new context, wired to features built from `deps` (keytar = the real keyring). */
-export async function openLauncher(browser: Browser, html: string, deps: Omit<FeatureDeps, 'secrets'> & { colorScheme?: 'light' | 'dark' }): Promise<LauncherPage> {
-  const context = await browser.newContext({ viewport: { width: 880, height: 680 }, colorScheme: deps.colorScheme ?? 'light', reducedMotion: 'reduce' });
+/** Opens the renderer in a new page, wired to features built from `deps` (keytar = the real keyring). */
+export async function openLauncher(context: BrowserContext, html: string, deps: Omit<FeatureDeps, 'secrets'> & { colorScheme?: 'light' | 'dark' }): Promise<LauncherPage> {
   const page = await context.newPage();
+  await page.emulateMedia({ colorScheme: deps.colorScheme ?? 'light', reducedMotion: 'reduce' });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
@@ -82,11 +86,10 @@ export async function openLauncher(browser: Browser, html: string, deps: Omit<Fe
   await page.waitForSelector('body[data-ready="true"]');
   return {
     page,
-    context,
     errors,
     async close() {
       f.stop();
-      await context.close();
+      await page.close();
     },
   };
 }

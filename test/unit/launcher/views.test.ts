@@ -74,6 +74,8 @@ test('describeWindows summarises for people', () => {
   assert.equal(describeWindows(null), 'Any time');
   assert.equal(describeWindows([{ days: ['Mon', 'Tue'], hours: '08:00-18:00' }, { days: ['Sat'] }]), 'Mon, Tue 08:00–18:00; Sat');
   assert.equal(describeWindows([{ hours: '09:00-17:00' }]), 'Every day 09:00–17:00');
+  assert.equal(describeWindows([{ hours: '00:00-24:00' }]), 'Any time');
+  assert.equal(describeWindows([{ days: ['Sun'], hours: '00:00-24:00' }]), 'Sun');
 });
 
 test('parseView names the bad value', () => {

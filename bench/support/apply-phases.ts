@@ -1,0 +1,84 @@
+// Runs inside a World (node --import tsx): the real `apply` command with an Exec that times every external
+// command, plus separately timed parse and render, and prints one JSON line. Tells where apply's time goes.
+import { apply } from '../../helper/src/commands/apply.js';
+import { prepare, type Context } from '../../helper/src/commands/context.js';
+import { resolvePaths } from '../../helper/src/paths.js';
+import { loadPolicy } from '../../helper/src/policy/load.js';
+import { exec, type Exec } from '../../helper/src/system/exec.js';
+
+/** Milliseconds per phase of one apply; `files` is what is left: the state directory, views, renames. */
+export interface Phases {
+  total: number;
+  parse: number;
+  facts: number;
+  render: number;
+  getent: number;
+  nftLoad: number;
+  nftList: number;
+  iptables: number;
+  visudo: number;
+  otherExec: number;
+  files: number;
+}
+
+function label(argv: string[]): keyof Phases {
+  const [cmd, ...args] = argv;
+  if (cmd === 'getent') return 'getent';
+  if (cmd === 'visudo') return 'visudo';
+  if (cmd === 'nft') return args.includes('-f') ? 'nftLoad' : 'nftList';
+  if (cmd?.startsWith('iptables') || cmd?.startsWith('ip6tables')) return 'iptables';
+  return 'otherExec';
+}
+
+async function main(): Promise<void> {
+  const spent = new Map<keyof Phases, number>();
+  let recording = false;
+  const timed: Exec = async (argv, options) => {
+    const t0 = performance.now();
+    try {
+      return await exec(argv, options);
+    } finally {
+      if (recording) spent.set(label(argv), (spent.get(label(argv)) ?? 0) + performance.now() - t0);
+    }
+  };
+  const quiet = { line: () => undefined, warn: () => undefined, json: () => undefined };
+  const ctx: Context = { paths: resolvePaths(process.env), exec: timed, out: quiet, json: false, strict: false, since: null };
+
+  // The pure phases, timed on their own (apply repeats them; they are subtracted from its total below).
+  let t0 = performance.now();
+  await loadPolicy(ctx.paths.policy, ctx.paths.policyDir);
+  const parse = performance.now() - t0;
+  recording = true;
+  t0 = performance.now();
+  const { plan } = await prepare(ctx);
+  const prepareMs = performance.now() - t0;
+  const prepareExec = [...spent.values()].reduce((a, b) => a + b, 0);
+  if (plan.grants.length === 0) throw new Error('no grants resolved: the world is not set up');
+
+  spent.clear();
+  t0 = performance.now();
+  await apply(ctx);
+  const total = performance.now() - t0;
+  recording = false;
+
+  const get = (k: keyof Phases) => spent.get(k) ?? 0;
+  // prepare = parse + facts (external commands) + render; parse was timed alone just before.
+  const render = Math.max(0, prepareMs - parse - prepareExec);
+  const execSum = (['getent', 'nftLoad', 'nftList', 'iptables', 'visudo', 'otherExec'] as const).reduce((a, k) => a + get(k), 0);
+  const phases: Phases = {
+    total,
+    parse,
+    facts: get('getent'),
+    render,
+    getent: get('getent'),
+    nftLoad: get('nftLoad'),
+    nftList: get('nftList'),
+    iptables: get('iptables'),
+    visudo: get('visudo'),
+    otherExec: get('otherExec'),
+    files: Math.max(0, total - parse - render - execSum),
+  };
+  process.stdout.write(`${JSON.stringify(phases)}\n`);
+}
+
+await main();
