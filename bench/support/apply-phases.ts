@@ -13,9 +13,10 @@ export interface Phases {
   facts: number;
   render: number;
   getent: number;
-  nftLoad: number;
-  nftList: number;
-  iptables: number;
+  /** `nft -f` or `ip(6)tables-restore`. */
+  fwLoad: number;
+  /** `nft list` or `ip(6)tables-save`: rollback snapshot, OUTPUT jump check, live fingerprint. */
+  fwRead: number;
   visudo: number;
   otherExec: number;
   files: number;
@@ -25,8 +26,9 @@ function label(argv: string[]): keyof Phases {
   const [cmd, ...args] = argv;
   if (cmd === 'getent') return 'getent';
   if (cmd === 'visudo') return 'visudo';
-  if (cmd === 'nft') return args.includes('-f') ? 'nftLoad' : 'nftList';
-  if (cmd?.startsWith('iptables') || cmd?.startsWith('ip6tables')) return 'iptables';
+  if (cmd === 'nft') return args.includes('-f') ? 'fwLoad' : 'fwRead';
+  if (/^ip6?tables-restore$/.test(cmd ?? '')) return 'fwLoad';
+  if (/^ip6?tables-save$/.test(cmd ?? '')) return 'fwRead';
   return 'otherExec';
 }
 
@@ -64,16 +66,15 @@ async function main(): Promise<void> {
   const get = (k: keyof Phases) => spent.get(k) ?? 0;
   // prepare = parse + facts (external commands) + render; parse was timed alone just before.
   const render = Math.max(0, prepareMs - parse - prepareExec);
-  const execSum = (['getent', 'nftLoad', 'nftList', 'iptables', 'visudo', 'otherExec'] as const).reduce((a, k) => a + get(k), 0);
+  const execSum = (['getent', 'fwLoad', 'fwRead', 'visudo', 'otherExec'] as const).reduce((a, k) => a + get(k), 0);
   const phases: Phases = {
     total,
     parse,
     facts: get('getent'),
     render,
     getent: get('getent'),
-    nftLoad: get('nftLoad'),
-    nftList: get('nftList'),
-    iptables: get('iptables'),
+    fwLoad: get('fwLoad'),
+    fwRead: get('fwRead'),
     visudo: get('visudo'),
     otherExec: get('otherExec'),
     files: Math.max(0, total - parse - render - execSum),

@@ -13,7 +13,7 @@ import { lookup } from 'node:dns/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { matchSockets, normalizeAddress, readTcpTable, type TcpSocket } from './tcp-state.js';
+import { matchSockets, normalizeAddress, readTcpTable, readTcpTableSync, type TcpSocket } from './tcp-state.js';
 
 /** Why a console could not be opened; each maps to plain words in `explain`. */
 export type FailureReason = 'not-entitled' | 'outside-window' | 'no-sudo-rule' | 'viewer-unavailable' | 'no-policy' | 'firewall-refused' | 'tls-error' | 'wrong-password' | 'unreachable' | 'unknown';
@@ -262,8 +262,15 @@ export function openConsole(vm: ConsoleTarget, opts: ConsoleOptions): ConsoleSes
   const logFile = path.join(logDir, 'output.log');
   const [file, ...args] = vm.command;
   const addresses = resolveAll(vm.host);
-  // Sockets to the VM that already exist (another console of ours) must not count as this launch's connection.
-  const before = readTcpTable().then((t) => addresses.then((a) => new Set(sockets(t, a).map((s) => s.inode)))).catch(() => new Set<number>());
+  // Sockets to the VM's port that already exist (another console of ours) must not count as this launch's
+  // connection; read synchronously so the snapshot is complete before the command can connect.
+  let existing: Set<number>;
+  try {
+    existing = new Set(readTcpTableSync().filter((s) => s.uid === uid && s.remotePort === vm.tlsPort).map((s) => s.inode));
+  } catch {
+    existing = new Set<number>();
+  }
+  const before = Promise.resolve(existing);
 
   const child = execa(file ?? 'false', args, {
     // open-console reads one line from stdin; the password never appears in argv or on disk.

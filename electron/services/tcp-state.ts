@@ -1,6 +1,7 @@
 // The kernel's TCP socket table (/proc/net/tcp, /proc/net/tcp6), read the way an unprivileged user can.
 // The viewer runs as the user but with the viewer group, so the user cannot read its /proc/<pid>/fd
 // (the kernel wants matching gids for that); the socket table is world-readable and has the uid column.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 
@@ -91,4 +92,17 @@ export async function readTcpTable(procNet = '/proc/net'): Promise<TcpSocket[]> 
   };
   const [v4, v6] = await Promise.all([read('tcp'), read('tcp6')]);
   return [...v4, ...v6];
+}
+
+/** The same, synchronously: for a snapshot that must be complete before something else starts. */
+export function readTcpTableSync(procNet = '/proc/net'): TcpSocket[] {
+  const read = (name: string): TcpSocket[] => {
+    try {
+      return parseProcNetTcp(readFileSync(`${procNet}/${name}`, 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  };
+  return [...read('tcp'), ...read('tcp6')];
 }

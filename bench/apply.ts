@@ -1,0 +1,184 @@
+// Benchmark 1: `apply` end to end at 10 … 100,000 entitlements on both backends, where its time goes, what the
+// sudoers size costs every later `sudo`, and the naive one-`iptables -A`-per-rule script for comparison.
+import path from 'node:path';
+import type { Backend } from '../helper/src/plan/plan.js';
+import { ROOT } from '../test/support/sandbox.js';
+import type { Phases } from './support/apply-phases.js';
+import { policyBody, sizesFor, vmsOf, type Shape } from './support/policy-gen.js';
+import { fmtInt, fmtMs, linearFit, median, type Table } from './support/report.js';
+import { World, userName } from './support/world.js';
+
+/** What to measure. */
+export interface ApplyOptions {
+  sizes: number[];
+  backends: Backend[];
+  /** Runs per (size, backend); the median is reported. */
+  runs: (entitlements: number, backend: Backend) => number;
+  /** Also measure the per-pair YAML shape at the largest size (nftables). */
+  perPairAtLargest: boolean;
+  /** Largest rule count the naive script really runs; above it the time is extrapolated. */
+  naiveMax: number;
+  log: (line: string) => void;
+}
+
+/** One (size, backend, shape) measurement. */
+export interface ApplyResult {
+  entitlements: number;
+  backend: Backend;
+  shape: Shape;
+  firstMs: number[];
+  againMs: number[];
+  helperMs: number[];
+  statusMs: number[];
+  phases: Phases;
+  sudoersBytes: number;
+  visudoMs: number;
+  sudoCheckMs: number;
+}
+
+/** The naive script's measurements: wall time per batch of rules added one process each. */
+export interface NaiveResult {
+  batch: number;
+  perRuleMs: number[];
+}
+
+/** Runs the apply benchmark; returns the tables and raw numbers. */
+export async function benchApply(opts: ApplyOptions): Promise<{ tables: Table[]; raw: { apply: ApplyResult[]; naive: NaiveResult } }> {
+  const results: ApplyResult[] = [];
+  const largest = Math.max(...opts.sizes);
+  for (const n of opts.sizes) {
+    const s = sizesFor(n);
+    const w = await World.create(s.users);
+    try {
+      for (const backend of opts.backends) {
+        results.push(await measure(w, n, backend, 'per-vm', opts.runs(n, backend), opts.log));
+      }
+      if (opts.perPairAtLargest && n === largest) results.push(await measure(w, n, 'nftables', 'per-pair', 1, opts.log));
+    } finally {
+      await w.cleanup();
+    }
+  }
+  const naive = await benchNaive(opts.naiveMax, opts.log);
+  return { tables: tables(results, naive, opts), raw: { apply: results, naive } };
+}
+
+async function measure(w: World, n: number, backend: Backend, shape: Shape, runs: number, log: (l: string) => void): Promise<ApplyResult> {
+  const s = sizesFor(n);
+  await w.sb.writePolicy(w.sb.policy(policyBody(s, shape), { backend }));
+  const must = async (args: string[], want = 0) => {
+    const t0 = performance.now();
+    const r = await w.helper(args);
+    const ms = performance.now() - t0;
+    if (r.code !== want) throw new Error(`${args.join(' ')} (${fmtInt(n)}, ${backend}) exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 800)}`);
+    return { ms, r };
+  };
+  const firstMs: number[] = [];
+  const againMs: number[] = [];
+  const helperMs: number[] = [];
+  const statusMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await must(['remove']);
+    const first = await must(['apply', '--json']);
+    firstMs.push(first.ms);
+    helperMs.push((JSON.parse(first.r.stdout) as { ms: number }).ms);
+    if (shape === 'per-vm') againMs.push((await must(['apply'])).ms);
+    statusMs.push((await must(['status'])).ms);
+    log(`apply: ${fmtInt(n)} ${backend} ${shape} run ${i + 1}/${runs}: first ${fmtMs(firstMs.at(-1)!)}${shape === 'per-vm' ? `, again ${fmtMs(againMs.at(-1)!)}` : ''}, status ${fmtMs(statusMs.at(-1)!)}`);
+  }
+
+  // Where the time goes: the real apply command in-process with timed external commands (see apply-phases.ts).
+  await must(['remove']);
+  const ph = await w.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'bench/support/apply-phases.ts')]);
+  if (ph.code !== 0) throw new Error(`apply-phases failed: ${ph.stderr.trim().slice(0, 800)}`);
+  const phases = JSON.parse(ph.stdout) as Phases;
+
+  // What the file costs later: visudo on it, and the sudo policy check every click pays (sudo parses it all).
+  const { readFile } = await import('node:fs/promises');
+  const sudoersBytes = (await readFile(w.sb.sudoersFile)).length;
+  const visudo: number[] = [];
+  const sudoCheck: number[] = [];
+  const u = s.users - 1;
+  const vm = `vm${vmsOf(u, s).at(-1)}`;
+  for (let i = 0; i < 3; i++) {
+    visudo.push((await w.timed(['visudo', '-c', '-q', '-f', w.sb.sudoersFile])).ms);
+    sudoCheck.push((await w.timed(['sudo', '-n', '-l', '-U', userName(u), '-u', userName(u), '-g', w.viewerGroup, w.sb.openConsole, '--state-dir', w.sb.stateDir, vm])).ms);
+  }
+  return { entitlements: s.entitlements, backend, shape, firstMs, againMs, helperMs, statusMs, phases, sudoersBytes, visudoMs: median(visudo), sudoCheckMs: median(sudoCheck) };
+}
+
+/** The way of the past: one `iptables -A` process per rule, timed in batches of 100 to see the growth. */
+async function benchNaive(max: number, log: (l: string) => void): Promise<NaiveResult> {
+  const w = await World.create(0);
+  try {
+    const batch = 100;
+    const script = `
+      iptables -N CGNAIVE
+      for ((b = 0; b < $0 / ${batch}; b++)); do
+        t0=$(date +%s%N)
+        for ((i = 0; i < ${batch}; i++)); do
+          k=$((b * ${batch} + i))
+          iptables -A CGNAIVE -d 127.0.0.1/32 -p tcp --dport $((20000 + k % 1000)) -m owner --uid-owner $((3000000 + k)) --gid-owner 2999999 -j RETURN
+        done
+        echo $(( ($(date +%s%N) - t0) / ${batch} ))
+      done`;
+    const r = await w.timed(['bash', '-c', script, String(max)]);
+    const perRuleMs = r.result.stdout.trim().split('\n').map((ns) => Number(ns) / 1e6);
+    log(`apply: naive: ${perRuleMs.map((x) => x.toFixed(2)).join(' ')} ms/rule per batch of ${batch}`);
+    return { batch, perRuleMs };
+  } finally {
+    await w.cleanup();
+  }
+}
+
+/** Total naive time for n rules: measured when we ran that far, else from the per-rule fit (which grows with k). */
+function naiveTotal(nv: NaiveResult, n: number): { ms: number; measured: boolean } {
+  const ran = nv.batch * nv.perRuleMs.length;
+  if (n <= ran) {
+    const full = Math.floor(n / nv.batch);
+    const ms = nv.perRuleMs.slice(0, full).reduce((a, b) => a + b * nv.batch, 0) + (n % nv.batch) * (nv.perRuleMs[full] ?? nv.perRuleMs.at(-1)!);
+    return { ms: n < nv.batch ? n * nv.perRuleMs[0]! : ms, measured: true };
+  }
+  // per-rule time t(k) = a + b·k  ⇒  total = a·n + b·n²/2.
+  const { a, b } = linearFit(nv.perRuleMs.map((y, i) => ({ x: (i + 0.5) * nv.batch, y })));
+  return { ms: a * n + Math.max(0, b) * n * n / 2, measured: false };
+}
+
+function tables(results: ApplyResult[], naive: NaiveResult, opts: ApplyOptions): Table[] {
+  const largest = Math.max(...opts.sizes);
+  const main: Table = {
+    title: 'apply end to end (wall time of `consolegate-helper apply`, median of runs)',
+    head: ['entitlements', 'backend', 'policy shape', 'runs', 'first apply', 're-apply', 'status', 'naive iptables -A', 'target'],
+    rows: results.map((r) => {
+      const nv = naiveTotal(naive, r.entitlements);
+      const first = median(r.firstMs);
+      const target = r.entitlements >= 100_000 ? `≤ 2 s → ${first <= 2000 ? 'met' : 'MISSED'}` : '–';
+      return [fmtInt(r.entitlements), r.backend, r.shape, String(r.firstMs.length), fmtMs(first), fmtMs(median(r.againMs)), fmtMs(median(r.statusMs)), `${nv.measured ? '' : '~'}${fmtMs(nv.ms)}`, target];
+    }),
+    notes: [
+      'first apply: after `remove` (every file written, table created); re-apply: the same policy again (files unchanged, ruleset reloaded)',
+      'policy shape per-vm: one entitlement per VM listing its users; per-pair: one YAML item per (user, VM)',
+      `naive: one \`iptables -A\` process per rule (iptables-nft), really run up to ${fmtInt(naive.batch * naive.perRuleMs.length)} rules; ~ = extrapolated from the per-rule time and its growth (${naive.perRuleMs[0]!.toFixed(2)} → ${naive.perRuleMs.at(-1)!.toFixed(2)} ms/rule)`,
+      `sizes: n entitlements = n/10 users × 10 VMs each (at least 10 VMs, 100 users per VM at ${fmtInt(largest)})`,
+    ],
+  };
+  const phases: Table = {
+    title: 'Where apply\'s time goes (first apply, in-process with timed commands; ms)',
+    head: ['entitlements', 'backend', 'shape', 'parse YAML', 'resolve users (getent)', 'render', 'visudo -c', 'firewall load (nft -f / *-restore)', 'firewall read (nft list / *-save)', 'files (state dir, views, sudoers)', 'other commands', 'total'],
+    rows: results.map((r) => {
+      const p = r.phases;
+      const ms = (x: number) => fmtInt(x);
+      return [fmtInt(r.entitlements), r.backend, r.shape, ms(p.parse), ms(p.getent), ms(p.render), ms(p.visudo), ms(p.fwLoad), ms(p.fwRead), ms(p.files), ms(p.otherExec), ms(p.total)];
+    }),
+    notes: ['the sum is the helper\'s own work; node start-up and module loading add the difference between the wall time above and this total'],
+  };
+  const seen = new Set<number>();
+  const sudo: Table = {
+    title: 'What the sudoers file costs afterwards',
+    head: ['entitlements', 'sudoers size', 'visudo -c -f', 'sudo policy check (every click)'],
+    rows: results
+      .filter((r) => r.shape === 'per-vm' && !seen.has(r.entitlements) && seen.add(r.entitlements))
+      .map((r) => [fmtInt(r.entitlements), `${(r.sudoersBytes / 1024).toFixed(r.sudoersBytes < 10240 ? 1 : 0)} KiB`, fmtMs(r.visudoMs), fmtMs(r.sudoCheckMs)]),
+    notes: ['sudo check: `sudo -n -l -U user -u user -g group open-console … vm` as root, i.e. sudo parsing every line and matching one (median of 3)'],
+  };
+  return [main, phases, sudo];
+}
