@@ -4,9 +4,11 @@ import path from 'node:path';
 import type { Backend } from '../helper/src/plan/plan.js';
 import { ROOT } from '../test/support/sandbox.js';
 import type { Phases } from './support/apply-phases.js';
+import { renderIptables } from '../helper/src/plan/iptables.js';
+import { benchPlan } from './support/plan.js';
 import { policyBody, sizesFor, vmsOf, type Shape } from './support/policy-gen.js';
 import { fmtInt, fmtMs, linearFit, median, type Table } from './support/report.js';
-import { World, userName } from './support/world.js';
+import { VIEWER_GID, World, userName } from './support/world.js';
 
 /** What to measure. */
 export interface ApplyOptions {
@@ -36,6 +38,14 @@ export interface ApplyResult {
   sudoCheckMs: number;
 }
 
+/** Loading the same rendered rules with the world's NSS (every account in /etc/passwd) and with the host's. */
+export interface NssEffect {
+  entitlements: number;
+  accounts: number;
+  nft: { worldMs: number; hostMs: number };
+  iptables: { worldMs: number; hostMs: number };
+}
+
 /** The naive script's measurements: wall time per batch of rules added one process each. */
 export interface NaiveResult {
   batch: number;
@@ -43,9 +53,10 @@ export interface NaiveResult {
 }
 
 /** Runs the apply benchmark; returns the tables and raw numbers. */
-export async function benchApply(opts: ApplyOptions): Promise<{ tables: Table[]; raw: { apply: ApplyResult[]; naive: NaiveResult } }> {
+export async function benchApply(opts: ApplyOptions): Promise<{ tables: Table[]; raw: { apply: ApplyResult[]; naive: NaiveResult; nss: NssEffect | null } }> {
   const results: ApplyResult[] = [];
   const largest = Math.max(...opts.sizes);
+  let nss: NssEffect | null = null;
   for (const n of opts.sizes) {
     const s = sizesFor(n);
     const w = await World.create(s.users);
@@ -54,12 +65,59 @@ export async function benchApply(opts: ApplyOptions): Promise<{ tables: Table[];
         results.push(await measure(w, n, backend, 'per-vm', opts.runs(n, backend), opts.log));
       }
       if (opts.perPairAtLargest && n === largest) results.push(await measure(w, n, 'nftables', 'per-pair', 1, opts.log));
+      if (n === largest) nss = await nssEffect(w, n, opts.log);
     } finally {
       await w.cleanup();
     }
   }
   const naive = await benchNaive(opts.naiveMax, opts.log);
-  return { tables: tables(results, naive, opts), raw: { apply: results, naive } };
+  return { tables: [...tables(results, naive, opts), ...(nss ? [nssTable(nss)] : [])], raw: { apply: results, naive, nss } };
+}
+
+/**
+ * nft and iptables-restore call getpwnam() on every uid they parse (even a numeric one; seen with strace -k),
+ * so their load time grows with entitlements × the cost of one NSS miss. Measured by loading the helper's
+ * rendered rules with the world's /etc/passwd and with the host's.
+ */
+async function nssEffect(w: World, n: number, log: (l: string) => void): Promise<NssEffect> {
+  const s = sizesFor(n);
+  const r = await w.helper(['remove']);
+  if (r.code !== 0) throw new Error(`remove failed: ${r.stderr.trim()}`);
+  const planOpts = { policyText: w.sb.policy(policyBody(s, 'per-vm')), viewerGid: VIEWER_GID, openConsole: w.sb.openConsole, stateDir: w.sb.stateDir };
+  const nft = benchPlan(s, { ...planOpts, backend: 'nftables' }).nft!;
+  const ipt = renderIptables(benchPlan(s, { ...planOpts, backend: 'iptables' }).firewall, 4, { addJump: true });
+  const unloadIpt = '*filter\n-D OUTPUT -j CONSOLEGATE\n-F CONSOLEGATE\n-X CONSOLEGATE\nCOMMIT\n';
+  const time = async (hostNss: boolean, argv: string[], input: string, undo: string[], undoInput?: string) => {
+    const { ms } = await w.timed(argv, { input, hostNss, env: { TZ: 'UTC' } });
+    await w.timed(undo, { input: undoInput, hostNss: true });
+    return ms;
+  };
+  const out: NssEffect = {
+    entitlements: s.entitlements,
+    accounts: s.users,
+    nft: {
+      worldMs: await time(false, ['nft', '-f', '-'], nft, ['nft', 'delete', 'table', 'inet', 'consolegate']),
+      hostMs: await time(true, ['nft', '-f', '-'], nft, ['nft', 'delete', 'table', 'inet', 'consolegate']),
+    },
+    iptables: {
+      worldMs: await time(false, ['iptables-restore', '--noflush'], ipt, ['iptables-restore', '--noflush'], unloadIpt),
+      hostMs: await time(true, ['iptables-restore', '--noflush'], ipt, ['iptables-restore', '--noflush'], unloadIpt),
+    },
+  };
+  log(`apply: NSS effect at ${fmtInt(n)}: nft ${fmtMs(out.nft.worldMs)} vs ${fmtMs(out.nft.hostMs)}, iptables-restore ${fmtMs(out.iptables.worldMs)} vs ${fmtMs(out.iptables.hostMs)}`);
+  return out;
+}
+
+function nssTable(e: NssEffect): Table {
+  return {
+    title: `Firewall load time and NSS: the same ${fmtInt(e.entitlements)}-entitlement rules, loaded alone`,
+    head: ['tool', `with ${fmtInt(e.accounts)} accounts in /etc/passwd (the world)`, 'with the host\'s short /etc/passwd'],
+    rows: [
+      ['nft -f (our table)', fmtMs(e.nft.worldMs), fmtMs(e.nft.hostMs)],
+      ['iptables-restore (our chain, IPv4)', fmtMs(e.iptables.worldMs), fmtMs(e.iptables.hostMs)],
+    ],
+    notes: ['both tools call getpwnam() for every uid in the input, numeric or not: one NSS miss per entitlement (files: a scan of /etc/passwd; sssd/LDAP: a lookup each)'],
+  };
 }
 
 async function measure(w: World, n: number, backend: Backend, shape: Shape, runs: number, log: (l: string) => void): Promise<ApplyResult> {

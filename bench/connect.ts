@@ -63,7 +63,7 @@ export async function benchConnect(opts: ConnectOptions): Promise<{ table: Table
     }
     const iptPlan = benchPlan(s, { ...planOpts, backend: 'iptables' });
     for (const f of [4, 6] as const) {
-      const r = await w.run([f === 4 ? 'iptables-restore' : 'ip6tables-restore', '--noflush'], { input: renderIptables(iptPlan.firewall, f, { addJump: true }) });
+      const r = await w.run([f === 4 ? 'iptables-restore' : 'ip6tables-restore', '--noflush'], { input: renderIptables(iptPlan.firewall, f, { addJump: true }), hostNss: true });
       if (r.code !== 0) throw new Error(`loading the iptables variant failed: ${r.stderr.trim()}`);
     }
     const estScript = establishedFirstVariant(nftPlan.nft!, EST_TABLE);
@@ -74,7 +74,7 @@ export async function benchConnect(opts: ConnectOptions): Promise<{ table: Table
     const port = 20000 + Math.max(...vmsOf(last, s));
     const entitled = { uid: uidOf(last), gid: VIEWER_GID };
     const run = async (as: { uid: number; gid: number }, count: number, warmup: number): Promise<LoopResult> => {
-      const r = await w.run([loop, '127.0.0.1', String(port), String(count), String(warmup)], { as });
+      const r = await w.run([loop, '127.0.0.1', String(port), String(count), String(warmup)], { as, hostNss: true });
       if (r.code !== 0) throw new Error(`connloop exited ${r.code}: ${r.stderr.trim()}`);
       return parseLoop(r.stdout);
     };
@@ -82,16 +82,16 @@ export async function benchConnect(opts: ConnectOptions): Promise<{ table: Table
       const wake = (on: boolean) => (on ? '{ }' : '{ flags dormant; }');
       const batch = [`add table inet consolegate ${wake(v === 'ours')}`, `add table ip filter ${wake(v === 'iptables')}`, `add table ip6 filter ${wake(v === 'iptables')}`];
       if (v === 'estfirst') batch.push(estScript);
-      const r = await w.run(['nft', '-f', '-'], { input: batch.join('\n') + '\n', env: { TZ: 'UTC' } });
+      const r = await w.run(['nft', '-f', '-'], { input: batch.join('\n') + '\n', env: { TZ: 'UTC' }, hostNss: true });
       if (r.code !== 0) throw new Error(`switching to ${v} failed: ${r.stderr.trim()}`);
     };
     const deactivate = async (v: Variant): Promise<void> => {
       if (v !== 'estfirst') return;
-      const r = await w.run(['nft', 'delete', 'table', 'inet', EST_TABLE]);
+      const r = await w.run(['nft', 'delete', 'table', 'inet', EST_TABLE], { hostNss: true });
       if (r.code !== 0) throw new Error(`deleting ${EST_TABLE} failed: ${r.stderr.trim()}`);
     };
     const conntrack = async (): Promise<number> => {
-      const r = await w.run(['cat', '/proc/sys/net/netfilter/nf_conntrack_count']);
+      const r = await w.run(['cat', '/proc/sys/net/netfilter/nf_conntrack_count'], { hostNss: true });
       return r.code === 0 ? Number(r.stdout.trim()) : 0;
     };
 

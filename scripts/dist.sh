@@ -5,7 +5,8 @@
 #                   Electron; otherwise only the unpacked `dir` build, from a local Electron folder
 # Environment:
 #   ELECTRON_DIST=DIR          an Electron folder to package (default node_modules/electron/dist if present)
-#   CONSOLEGATE_DIST_OFFLINE=1 do not try the network: build the `dir` target only
+#   CONSOLEGATE_DIST_ONLINE=1  also build the launcher's deb and rpm (electron-builder downloads fpm);
+#                              without it only the `dir` target is built, which needs no network
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,20 +17,16 @@ electron_dist=${ELECTRON_DIST:-}
 [[ -z $electron_dist && -x node_modules/electron/dist/electron ]] && electron_dist=node_modules/electron/dist
 args=(--config packaging/electron-builder.mjs --linux)
 
-# electron-builder's deb and rpm targets fetch fpm (and, without a local folder, Electron) from GitHub.
-online() {
-  [[ ${CONSOLEGATE_DIST_OFFLINE:-0} != 1 ]] &&
-    node -e 'fetch("https://github.com", { method: "HEAD", signal: AbortSignal.timeout(5000) }).then(() => process.exit(0), () => process.exit(1))'
-}
-
-if online; then
+# electron-builder's deb and rpm targets fetch fpm (and, without a local folder, Electron) from the network;
+# the caller says whether that is possible rather than the script probing the network.
+if [[ ${CONSOLEGATE_DIST_ONLINE:-0} == 1 ]]; then
   args+=(deb rpm dir)
 else
   if [[ -z $electron_dist ]]; then
     echo "dist: offline and no Electron folder: set ELECTRON_DIST to an unpacked Electron $(node -p 'require("electron/package.json").version') for linux-x64" >&2
     exit 1
   fi
-  echo "dist: offline, building the launcher's dir target only (deb/rpm need fpm from the network)"
+  echo "dist: building the launcher's dir target only (set CONSOLEGATE_DIST_ONLINE=1 for deb/rpm; they download fpm)"
   # Rebuilding keytar for Electron downloads Electron's headers; offline it keeps the build from npm ci.
   args+=(dir -c.npmRebuild=false)
 fi

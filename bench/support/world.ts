@@ -13,12 +13,25 @@ export const VIEWER_GID = 2_999_999;
 /** Primary gid of every generated account (`users`); its own group is never the viewer group. */
 export const USERS_GID = 100;
 
+// Every live world, so an interrupted benchmark can still remove its namespaces and files (see run.ts).
+const live = new Set<World>();
+
+/** Removes every world not yet cleaned up; for signal handlers. */
+export async function cleanupAllWorlds(): Promise<void> {
+  for (const w of [...live]) await w.cleanup();
+}
+
 /** How to run one command in the world. */
 export interface WorldRunOptions {
   env?: Record<string, string>;
   input?: string;
   /** Run as this uid/gid (setpriv), after the namespace is entered. */
   as?: { uid: number; gid: number };
+  /**
+   * Enter only the namespace and keep the host's /etc: for loading rule variants, because nft and iptables
+   * call getpwnam() for every uid they parse and would scan our generated /etc/passwd each time.
+   */
+  hostNss?: boolean;
 }
 
 /** A sandbox whose commands see `accounts` generated users through /etc/passwd and /etc/group bind mounts. */
@@ -42,7 +55,9 @@ export class World {
     await writeFile(passwd, `${(await readFile('/etc/passwd', 'utf8')).trimEnd()}\n${users.join('\n')}\n`, { mode: 0o644 });
     // The viewer group exists up front: /etc is read-only in the world, so apply must not need groupadd.
     await writeFile(group, `${(await readFile('/etc/group', 'utf8')).trimEnd()}\n${sb.viewerGroup}:x:${VIEWER_GID}:\n`, { mode: 0o644 });
-    return new World(sb, accounts);
+    const w = new World(sb, accounts);
+    live.add(w);
+    return w;
   }
 
   get viewerGroup(): string {
@@ -50,13 +65,14 @@ export class World {
   }
 
   /** The argv prefix that enters the world: a private /etc (overlay with our NSS files, sandbox sudoers.d), then the namespace. */
-  prefix(opts: { as?: { uid: number; gid: number } } = {}): string[] {
+  prefix(opts: { as?: { uid: number; gid: number }; hostNss?: boolean } = {}): string[] {
     const script = [
       'mount -t overlay consolegate-bench -o "lowerdir=$0/etc-nss:/etc" /etc',
       'mount --bind "$0/sudoers.d" /etc/sudoers.d',
       'exec ip netns exec "$1" "${@:2}"',
     ].join(' && ');
     const as = opts.as ? ['setpriv', `--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, '--clear-groups', '--'] : [];
+    if (opts.hostNss) return ['ip', 'netns', 'exec', this.sb.ns, ...as];
     return ['unshare', '--mount', '--propagation', 'private', '--', 'bash', '-c', script, this.sb.dir, this.sb.ns, ...as];
   }
 
@@ -87,6 +103,7 @@ export class World {
 
   /** Removes the sandbox (namespace, files); the generated accounts only ever existed in its files. */
   async cleanup(): Promise<void> {
+    live.delete(this);
     await this.sb.cleanup();
   }
 }
