@@ -213,7 +213,7 @@ function tables(results: ApplyResult[], naive: NaiveResult, opts: ApplyOptions):
       return [fmtInt(r.entitlements), r.backend, r.shape, String(r.firstMs.length), fmtMs(first), fmtMs(median(r.againMs)), fmtMs(median(r.statusMs)), `${nv.measured ? '' : '~'}${fmtMs(nv.ms)}`, target];
     }),
     notes: [
-      'first apply: after `remove` (every file written, table created); re-apply: the same policy again (files unchanged, ruleset reloaded)',
+      'first apply: after `remove` (every file written, ruleset loaded); re-apply: the same policy again (the helper finds it up to date and changes nothing)',
       'policy shape per-vm: one entitlement per VM listing its users; per-pair: one YAML item per (user, VM)',
       `naive: one \`iptables -A\` process per rule (iptables-nft), really run up to ${fmtInt(naive.batch * naive.perRuleMs.length)} rules; ~ = extrapolated from the per-rule time and its growth (${naive.perRuleMs[0]!.toFixed(2)} → ${naive.perRuleMs.at(-1)!.toFixed(2)} ms/rule)`,
       `sizes: n entitlements = n/10 users × 10 VMs each (at least 10 VMs, 100 users per VM at ${fmtInt(largest)})`,

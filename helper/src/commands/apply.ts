@@ -12,6 +12,7 @@ import { dpkgOwns, ensureGroup, viewerStep, type ViewerOriginal } from '../apply
 import { ConsolegateError, messageOf } from '../errors.js';
 import { statePaths } from '../paths.js';
 import type { Plan } from '../plan/plan.js';
+import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
 import { prepare, requireRoot } from './context.js';
 
@@ -53,6 +54,12 @@ async function applyPlan(ctx: Context, plan: Plan, started: number): Promise<Out
 
   const previous = await readState(ctx.paths.stateDir);
   await chmod(ctx.paths.stateDir, 0o755);
+  // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets).
+  if ((await inspect(ctx.exec, plan, ctx.paths)).length === 0) {
+    if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms: Date.now() - started });
+    else ctx.out.line(`up to date: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped`);
+    return 'ok';
+  }
   await checkVisudo(ctx.exec).catch((err: unknown) => {
     throw new ConsolegateError('APPLY_FAILED', `sudoers: visudo is not usable (package sudo): ${messageOf(err)}`, { cause: err });
   });
