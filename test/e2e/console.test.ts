@@ -11,7 +11,6 @@ import { rootTestsUnavailable, ROOT } from '../support/sandbox.js';
 import { missingLine } from './support/deps.js';
 import { ConsoleLab, LAB_PORTS } from './support/lab.js';
 import { findFrame, lumaStdDev } from './support/image.js';
-import { waitFor } from './support/wait.js';
 import type { TestUser } from '../support/sandbox.js';
 
 const skip = (await rootTestsUnavailable()) ?? missingLine();
@@ -47,14 +46,8 @@ describe('real console end to end', { skip: skip ?? false, timeout: 300_000 }, (
     const first = await session.until('connected');
     assert.equal(failed(first.state), 'connected', `states: ${JSON.stringify(session.states)}`);
 
-    const viewers = (await lab.viewerProcesses()).filter((p) => p.uid[0] === lab.alice.uid);
-    assert.equal(viewers.length, 1, `one remote-viewer of ${lab.alice.name}: ${JSON.stringify(viewers)}`);
-    const v = viewers[0]!;
-    assert.deepEqual(v.uid, [lab.alice.uid, lab.alice.uid, lab.alice.uid, lab.alice.uid], 'real/effective/saved/fs uid are the user');
-    assert.deepEqual(v.gid, [viewerGid, viewerGid, viewerGid, viewerGid], 'real/effective/saved/fs gid are the viewer group');
-    // The port speaks only TLS (QEMU has tls-port and no plain port), so an ESTABLISHED SPICE channel is a TLS one.
-    const held = lab.viewerSockets(lab.alice.uid).filter((s) => v.inodes.includes(s.inode));
-    assert.ok(held.length >= 2, `the viewer holds the main channel and more to 127.0.0.1:${LAB_PORTS.vm}: ${JSON.stringify(held)}`);
+    // As user:viewer-group, with ESTABLISHED SPICE channels on the TLS-only port.
+    await lab.expectViewerConnected(lab.alice);
 
     // Let SeaBIOS finish printing, then compare the viewer's window with the VM's own framebuffer.
     await new Promise((r) => setTimeout(r, 2500));
@@ -68,13 +61,13 @@ describe('real console end to end', { skip: skip ?? false, timeout: 300_000 }, (
     session.stop();
     const end = await session.done;
     assert.equal(end.state.state, 'closed', JSON.stringify(end.state));
-    await waitFor(async () => (await lab.viewerProcesses()).every((p) => p.uid[0] !== lab.alice.uid), 5000, 'stop() to end the viewer');
+    await lab.viewersGone(lab.alice, 'stop() to end the viewer');
   });
 
   test('a wrong password → wrong-password, and the viewer waiting in its password dialog is ended', async () => {
     const end = await lab.open(lab.alice, 'labvm', { password: 'not-the-password' }).done;
     assert.equal(failed(end.state), 'failed:wrong-password', JSON.stringify(end.state));
-    await waitFor(async () => (await lab.viewerProcesses()).every((p) => p.uid[0] !== lab.alice.uid), 5000, 'the viewer to be ended');
+    await lab.viewersGone(lab.alice, 'the viewer to be ended');
   });
 
   test('a policy pointing at another CA → tls-error', async () => {

@@ -10,11 +10,11 @@
 // - Throughout, non-entitled probes (with their own group and with the viewer group) never connect, while
 //   they do reach an unprotected control port.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
-import { classify, differingParts, namespacePids, observe, runHelper, spawnHelper, startProbe, status, waitForStrays, type Observed, type Probe } from './support/harness.js';
+import { classify, differingParts, fakeTools, namespacePids, observe, runHelper, spawnHelper, startProbe, status, waitForStrays, type HelperRun, type Observed, type Probe } from './support/harness.js';
 
 const unavailable = await rootTestsUnavailable();
 const TRIALS = Number(process.env.FAULT_KILL_TRIALS ?? 60);
@@ -71,18 +71,46 @@ ${
 
   test(`${TRIALS} kills leave every part old or new, status names the mixed parts, probes never connect`, async (t) => {
     t.diagnostic(`seed ${seed} (FAULT_SEED=${seed} repeats this run)`);
+    // Kills at uniformly random times mostly land before the first change (node start-up, parsing, visudo):
+    // so most trials anchor on the firewall load instead. Wrappers mark when `nft -f` / `*-restore` start,
+    // then exec the real tool; the kill comes at a random moment between that and the end of apply.
+    const mark = path.join(sb.dir, 'load-started');
+    const wrap = (tool: string, cond: string) => `${cond}: > "$CG_LOAD_MARK"\nexec /usr/sbin/${tool} "$@"`;
+    const run: HelperRun = {
+      env: {
+        ...(await fakeTools(sb, 'marks', {
+          nft: wrap('nft', '[[ " $* " == *" -f "* ]] && '),
+          'iptables-restore': wrap('iptables-restore', ''),
+          'ip6tables-restore': wrap('ip6tables-restore', ''),
+        })),
+        CG_LOAD_MARK: mark,
+      },
+    };
+    const marked = async () => stat(mark).then(() => true, () => false);
     // Reference states: what each policy looks like when fully applied, per pair.
-    const refs = new Map<string, { files: [string, string]; obs: [Observed, Observed]; ms: number }>();
-    for (const pair of PAIRS) {
-      const files = (['A', 'B'] as const).map((w, i) => path.join(sb.dir, `${pair.backends[i]}-${w}-${pair.name.length}.yaml`)) as [string, string];
+    const refs = new Map<string, { files: [string, string]; obs: [Observed, Observed]; ms: number; tailMs: number }>();
+    for (const [n, pair] of PAIRS.entries()) {
+      const files = (['A', 'B'] as const).map((w) => path.join(sb.dir, `pair${n}-${w}.yaml`)) as [string, string];
       await writeFile(files[0], policy('A', pair.backends[0]), { mode: 0o600 });
       await writeFile(files[1], policy('B', pair.backends[1]), { mode: 0o600 });
       const obs: Observed[] = [];
       const times: number[] = [];
+      const tails: number[] = [];
       for (const f of [...files, ...files]) {
+        await rm(mark, { force: true });
         const t0 = performance.now();
-        const r = await runHelper(sb, ['apply', '--policy', f]);
-        times.push(performance.now() - t0);
+        const { done } = spawnHelper(sb, ['apply', '--policy', f], run);
+        let markAt = NaN;
+        let finished = false;
+        void done.then(() => (finished = true));
+        while (!finished) {
+          if (Number.isNaN(markAt) && (await marked())) markAt = performance.now();
+          await new Promise((res) => setTimeout(res, 1));
+        }
+        const r = await done;
+        const end = performance.now();
+        times.push(end - t0);
+        if (!Number.isNaN(markAt)) tails.push(end - markAt);
         assert.equal(r.code, 0, r.stderr);
         obs.push(await observe(sb));
       }
@@ -90,7 +118,8 @@ ${
       assert.deepEqual(differingParts(obs[2]!, obs[0]!), [], `${pair.name}: A is not reproducible`);
       assert.deepEqual(differingParts(obs[3]!, obs[1]!), [], `${pair.name}: B is not reproducible`);
       assert.notDeepEqual(differingParts(obs[0]!, obs[1]!), [], `${pair.name}: A and B must differ`);
-      refs.set(pair.name, { files, obs: [obs[0]!, obs[1]!], ms: Math.max(...times) });
+      assert.ok(tails.length >= 2, `${pair.name}: the load wrappers never ran; PATH is not honoured`);
+      refs.set(pair.name, { files, obs: [obs[0]!, obs[1]!], ms: Math.max(...times), tailMs: Math.max(...tails) });
     }
 
     // Probes start once the viewer group exists; they run through every trial.
@@ -111,12 +140,17 @@ ${
       const where = `trial ${trial + 1} (${pair.name}, ${from ? 'B→A' : 'A→B'})`;
 
       // Start clean in the old state: this is also the "re-apply converges" check for the previous trial.
-      const clean = await runHelper(sb, ['apply', '--policy', ref.files[from]]);
+      const clean = await runHelper(sb, ['apply', '--policy', ref.files[from]], run);
       assert.equal(clean.code, 0, `${where}: clean apply failed: ${clean.stderr}`);
       assert.deepEqual(differingParts(await observe(sb), ref.obs[from]), [], `${where}: a clean apply did not restore the old state`);
 
-      const delay = random() * ref.ms * 1.1;
-      const { child, done } = spawnHelper(sb, ['apply', '--policy', ref.files[to]]);
+      const anchored = random() < 0.7;
+      const delay = random() * (anchored ? ref.tailMs : ref.ms) * 1.1;
+      await rm(mark, { force: true });
+      const { child, done } = spawnHelper(sb, ['apply', '--policy', ref.files[to]], run);
+      let finished = false;
+      void done.then(() => (finished = true));
+      if (anchored) while (!finished && !(await marked())) await new Promise((res) => setTimeout(res, 1));
       await new Promise((res) => setTimeout(res, delay));
       child.kill('SIGKILL');
       const killed = await done;
@@ -126,11 +160,11 @@ ${
       const o = await observe(sb);
       const units = classify(o, ref.obs[from], ref.obs[to]);
       const neither = Object.entries(units).filter(([, v]) => v === 'neither');
-      assert.deepEqual(neither, [], `${where}: killed after ${delay.toFixed(0)} ms, these parts are neither old nor new:\n${neither.map(([k]) => k).join('\n')}\n${o.firewall}`);
+      assert.deepEqual(neither, [], `${where}: killed ${delay.toFixed(0)} ms after ${anchored ? 'the load started' : 'the start'}, these parts are neither old nor new:\n${neither.map(([k]) => k).join('\n')}\n${o.nft}\n${o.iptables}`);
       assert.deepEqual(o.sudoersIncluded, ['consolegate'], `${where}: sudo would read ${o.sudoersIncluded.join(', ')}`);
 
-      const sOld = await status(sb, ref.files[from]);
-      const sNew = await status(sb, ref.files[to]);
+      const sOld = await status(sb, ref.files[from], run);
+      const sNew = await status(sb, ref.files[to], run);
       const offOld = differingParts(o, ref.obs[from]);
       const offNew = differingParts(o, ref.obs[to]);
       for (const [s, off, name] of [[sOld, offOld, 'old'], [sNew, offNew, 'new']] as const) {
@@ -138,7 +172,7 @@ ${
         assert.deepEqual(s.drift, [...off].sort(), `${where}: status with the ${name} policy names [${s.drift.join(', ')}], the parts that differ are [${off.join(', ')}]\n${s.raw}`);
       }
       const outcome = offOld.length === 0 ? 'old' : offNew.length === 0 ? 'new' : `mixed (old: ${offNew.join('+')})`;
-      count(`${outcome}${killed.code === 0 ? ', apply had finished' : ''}`);
+      count(`${outcome}${killed.code === 0 ? ' (apply had finished)' : ''}${anchored ? '' : ' [uniform]'}`);
     }
 
     const results = await Promise.all(probes.splice(0).map((p) => p.stop()));

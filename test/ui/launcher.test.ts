@@ -9,13 +9,19 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { startKeyring, type TestKeyring } from '../support/keyring.js';
-import { buildRenderer, openLauncher, startBrowser, type LauncherPage } from './support/harness.js';
+import { buildRenderer, openLauncher, recordStates, startBrowser, type LauncherPage } from './support/harness.js';
+import { rootTestsUnavailable } from '../support/sandbox.js';
+import { missingLine } from '../e2e/support/deps.js';
+import { ConsoleLab } from '../e2e/support/lab.js';
 import { DAYS } from '../../electron/services/views.js';
 import { createSecretStore } from '../../electron/services/secrets.js';
+import type { ConsoleSession } from '../../electron/services/console.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const shots = path.join(root, 'test-artifacts', 'ui');
 const UID = 1001;
+// The real-console test needs what the e2e lab needs (root, QEMU, remote-viewer, Xvfb, …); the reason names the packages.
+const labSkip = (await rootTestsUnavailable()) ?? missingLine();
 
 let keyring: TestKeyring | undefined;
 let browser: { context: BrowserContext; close(): Promise<void> } | undefined;
@@ -253,9 +259,62 @@ test('dark theme follows the system', async () => {
   await finish(l);
 });
 
-test('real sudo + open-console + remote-viewer against the end-to-end QEMU VM', (t) => {
-  // The e2e lab (test/e2e/support/lab.ts) runs the console service as a sandboxed test user through its own driver,
-  // while this harness runs the services in-process as the test runner. Wiring: pass a lab-driver-backed `open` as
-  // FeatureDeps.open (harness openLauncher) and a view for the lab's user; not done yet.
-  t.skip('not wired yet: needs a ConsoleLab-driver-backed `open` for the UI harness (the lab runs the console service as a sandboxed user)');
+// The real path: alice's view as apply wrote it, and `open` = the console service run as alice by the e2e lab's driver,
+// so "Open console" runs `sudo -n -u alice -g <viewer group> open-console … labvm` → remote-viewer (lab Xvfb) → QEMU.
+test('real sudo + open-console + remote-viewer against the end-to-end QEMU VM', { skip: labSkip ?? false, timeout: 180_000 }, async () => {
+  const lab = await ConsoleLab.create();
+  const sessions: ConsoleSession[] = [];
+  let l: LauncherPage | undefined;
+  try {
+    const r = await lab.apply();
+    assert.equal(r.code, 0, `apply failed: ${r.stderr}${r.stdout}`);
+    const { alice } = lab;
+    const view = JSON.parse(await readFile(lab.viewFile(alice), 'utf8')) as { vms: { id: string; command: string[] }[] };
+    assert.deepEqual(view.vms.find((v) => v.id === 'labvm')?.command.slice(0, 6), ['sudo', '-n', '-u', alice.name, '-g', lab.sb.viewerGroup]);
+    const service = lab.consoleService(alice);
+    l = await openLauncher(browser!.context, build!.html, {
+      source: { stateDir: lab.sb.stateDir, uid: alice.uid, pollMs: 200 },
+      viewerPath: lab.viewer,
+      open: (target, opts) => {
+        const session = service(target, opts);
+        sessions.push(session);
+        return session;
+      },
+    });
+    const { page } = l;
+    assert.deepEqual((await page.locator('.vm-title').allTextContents()).sort(), ['Lab VM (SeaBIOS)', 'Lab VM, wrong CA', 'Not today', 'Nothing listens']);
+
+    const row = page.locator('li.vm[data-vm="labvm"]');
+    const shown = await recordStates(page, 'labvm');
+    await row.getByRole('button', { name: 'Open console' }).click();
+    await page.getByRole('dialog', { name: 'Password for Lab VM (SeaBIOS)' }).waitFor();
+    await page.keyboard.type(lab.password);
+    await page.keyboard.press('Enter');
+    await row.getByText('The console is open.').waitFor({ timeout: 30_000 });
+    assert.deepEqual(await shown(), ['Starting the console…', 'The console is open. Look for its window on your screen.']);
+    await lab.expectViewerConnected(alice);
+    await page.screenshot({ path: path.join(shots, 'real-connected.png') });
+
+    sessions.find((s) => s.vmId === 'labvm')?.stop();
+    await row.getByText('Console closed.').waitFor({ timeout: 10_000 });
+    await lab.viewersGone(alice, 'stop() to end the viewer');
+    assert.deepEqual(await shown(), ['Starting the console…', 'The console is open. Look for its window on your screen.', 'Console closed.']);
+
+    const wrong = page.locator('li.vm[data-vm="wrongca"]');
+    await wrong.getByRole('button', { name: 'Open console' }).click();
+    await page.getByRole('dialog', { name: 'Password for Lab VM, wrong CA' }).waitFor();
+    await page.keyboard.type(lab.password);
+    await page.keyboard.press('Enter');
+    const failed = wrong.locator('.state-failed');
+    await failed.waitFor({ timeout: 30_000 });
+    assert.match(await failed.locator('strong').textContent() ?? '', /^The console server could not prove who it is, so the connection was stopped\. \(.*certificate/);
+    assert.equal(await failed.locator('.hint').textContent(), 'Do not retry. Tell your administrator: the server certificate does not match.');
+    await page.screenshot({ path: path.join(shots, 'real-failed.png'), fullPage: true });
+    await finish(l);
+    l = undefined;
+  } finally {
+    for (const s of sessions) s.stop();
+    await l?.close();
+    await lab.cleanup();
+  }
 });

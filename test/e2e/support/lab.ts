@@ -2,6 +2,7 @@
 // namespace, private /etc/sudoers.d, throwaway users) plus a QEMU SPICE/TLS VM, Xvfb, the real remote-viewer and
 // the console service run as a user. Everything it starts is tracked and removed by `cleanup()`.
 import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { chmod, chown, copyFile, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
 import { ROOT, Sandbox, type TestUser } from '../../support/sandbox.js';
 import type { ExecResult } from '../../../helper/src/system/exec.js';
-import type { ConsoleState, ConsoleTarget } from '../../../electron/services/console.js';
+import { explain, type ConsoleSession, type ConsoleState, type ConsoleTarget, type openConsole } from '../../../electron/services/console.js';
 import { parseProcNetTcp, TCP_ESTABLISHED, type TcpSocket } from '../../../electron/services/tcp-state.js';
 import { makeServerPki, makeStrayCa, type ServerPki } from './pki.js';
 import { killAndWait, startSpiceVm, type SpiceVm } from './qemu.js';
@@ -29,6 +30,15 @@ export interface DriverSession {
   until(kind: ConsoleState['state']): Promise<{ ms: number; state: ConsoleState }>;
   done: Promise<{ ms: number; state: ConsoleState }>;
   stop(): void;
+}
+
+/** Options of a driven console; `onState` sees each state as the service reports it. */
+export interface DriveOptions {
+  gid?: number;
+  password?: string;
+  timeoutMs?: number;
+  pollMs?: number;
+  onState?: (s: ConsoleState) => void;
 }
 
 /** Setup choices; the demo names its users, tests take random ones. */
@@ -210,16 +220,36 @@ export class ConsoleLab {
   }
 
   /** Opens `vm` from `user`'s own view through the console service, running as that user. */
-  open(user: TestUser, vm: string, opts: { password?: string; timeoutMs?: number; pollMs?: number } = {}): DriverSession {
+  open(user: TestUser, vm: string, opts: Omit<DriveOptions, 'gid'> = {}): DriverSession {
     return this.drive(user, ['--view', this.viewFile(user), '--vm', vm], opts);
   }
 
   /** Runs the console service on a literal target (e.g. remote-viewer started directly), as `user` with `gid`. */
-  openTarget(user: TestUser, target: ConsoleTarget, opts: { gid?: number; password?: string; timeoutMs?: number; pollMs?: number } = {}): DriverSession {
+  openTarget(user: TestUser, target: ConsoleTarget, opts: DriveOptions = {}): DriverSession {
     return this.drive(user, ['--target', JSON.stringify(target)], opts);
   }
 
-  private drive(user: TestUser, args: string[], opts: { gid?: number; password?: string; timeoutMs?: number; pollMs?: number }): DriverSession {
+  /**
+   * The console service as `user`, shaped like openConsole (the launcher's FeatureDeps.open): each call runs the
+   * exact target it is given (the command from the user's view) through the driver, as that user.
+   */
+  consoleService(user: TestUser): typeof openConsole {
+    return (target, opts): ConsoleSession => {
+      const s = this.openTarget(user, target, { password: opts.password, onState: opts.onState, timeoutMs: opts.connectTimeoutMs, pollMs: opts.pollMs });
+      const done = s.done.then(
+        (end) => end.state,
+        (err: unknown) => {
+          // The driver itself died: say so as a failure instead of leaving the launcher at "launching".
+          const failed = explain('unknown', err instanceof Error ? err.message : String(err));
+          opts.onState?.(failed);
+          return failed;
+        },
+      );
+      return { vmId: target.id, get pid() { return s.pid; }, done, stop: () => s.stop() };
+    };
+  }
+
+  private drive(user: TestUser, args: string[], opts: DriveOptions): DriverSession {
     const extra = [...(opts.timeoutMs !== undefined ? ['--timeout', String(opts.timeoutMs)] : []), ...(opts.pollMs !== undefined ? ['--poll', String(opts.pollMs)] : [])];
     const child = this.spawnInside([process.execPath, this.driverFile, ...args, ...extra], {
       user,
@@ -247,6 +277,7 @@ export class ConsoleLab {
           if (msg.event === 'start') session.pid = msg.pid;
           if (msg.event === 'state') {
             states.push({ ms: msg.ms, state: msg.state });
+            opts.onState?.(msg.state);
             for (const w of waiters.splice(0)) {
               if (w.kind === msg.state.state) w.resolve({ ms: msg.ms, state: msg.state });
               else waiters.push(w);
@@ -298,6 +329,27 @@ export class ConsoleLab {
       }
     }
     return out;
+  }
+
+  /**
+   * Asserts, as root, that `user` runs exactly one viewer, as user:viewer-group (real/effective/saved/fs ids), and
+   * that it holds the main channel and more ESTABLISHED to the VM's port (TLS only: QEMU has no plain port).
+   */
+  async expectViewerConnected(user: TestUser): Promise<{ pid: number; held: TcpSocket[] }> {
+    const viewerGid = await this.sb.viewerGid();
+    const viewers = (await this.viewerProcesses()).filter((p) => p.uid[0] === user.uid);
+    assert.equal(viewers.length, 1, `one remote-viewer of ${user.name}: ${JSON.stringify(viewers)}`);
+    const v = viewers[0]!;
+    assert.deepEqual(v.uid, [user.uid, user.uid, user.uid, user.uid], 'real/effective/saved/fs uid are the user');
+    assert.deepEqual(v.gid, [viewerGid, viewerGid, viewerGid, viewerGid], 'real/effective/saved/fs gid are the viewer group');
+    const held = this.viewerSockets(user.uid).filter((s) => v.inodes.includes(s.inode));
+    assert.ok(held.length >= 2, `the viewer holds the main channel and more to 127.0.0.1:${LAB_PORTS.vm}: ${JSON.stringify(held)}`);
+    return { pid: v.pid, held };
+  }
+
+  /** Resolves once `user` runs no viewer any more. */
+  async viewersGone(user: TestUser, what: string): Promise<void> {
+    await waitFor(async () => (await this.viewerProcesses()).every((p) => p.uid[0] !== user.uid), 5000, what);
   }
 
   /** A screenshot of the display (PNG written when a path is given). */

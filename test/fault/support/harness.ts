@@ -93,8 +93,10 @@ async function fileState(file: string): Promise<FileState | null> {
 
 /** Everything consolegate owns, as observed from outside. */
 export interface Observed {
-  /** nft table listing plus both iptables chains (with OUTPUT jumps), whichever exist. */
-  firewall: string;
+  /** Our nft table as listed, or '(none)'. */
+  nft: string;
+  /** Our iptables and ip6tables chains and OUTPUT jumps, as saved (empty when absent). */
+  iptables: string;
   sudoers: FileState | null;
   /** Names in the sudoers directory that sudo would read (no `.`, no `~`, per sudoers(5) includedir). */
   sudoersIncluded: string[];
@@ -126,7 +128,8 @@ export async function observe(sb: Sandbox): Promise<Observed> {
   }
   const viewer = (await fileState(sb.viewer))!;
   return {
-    firewall: `nft:\n${nft.code === 0 ? nft.stdout : '(none)'}\nipv4:\n${chains[0]}\nipv6:\n${chains[1]}\n`,
+    nft: nft.code === 0 ? nft.stdout : '(none)',
+    iptables: `ipv4:\n${chains[0]}\nipv6:\n${chains[1]}\n`,
     sudoers: await fileState(sb.sudoersFile),
     sudoersIncluded: (await readdir(sb.sudoersDir)).filter((n) => !n.includes('.') && !n.endsWith('~')).sort(),
     table: await fileState(path.join(sb.stateDir, 'console-table.json')),
@@ -150,7 +153,8 @@ function mapReplacer(_k: string, v: unknown): unknown {
  */
 export function differingParts(o: Observed, ref: Observed): Part[] {
   const parts: Part[] = [];
-  if (o.firewall !== ref.firewall || o.state !== ref.state) parts.push('firewall');
+  // Both backends count: rules the other backend left behind still decide who connects.
+  if (o.nft !== ref.nft || o.iptables !== ref.iptables || o.state !== ref.state) parts.push('firewall');
   if (!same(o.sudoers, ref.sudoers)) parts.push('sudoers');
   if (!same(o.table, ref.table)) parts.push('table');
   if (!same(o.views, ref.views)) parts.push('views');
@@ -161,7 +165,9 @@ export function differingParts(o: Observed, ref: Observed): Part[] {
 export function classify(o: Observed, old: Observed, neu: Observed): Record<string, 'old' | 'new' | 'both' | 'neither'> {
   const pick = (a: unknown, x: unknown, y: unknown) => (same(a, x) && same(a, y) ? 'both' : same(a, x) ? 'old' : same(a, y) ? 'new' : 'neither');
   const out: Record<string, 'old' | 'new' | 'both' | 'neither'> = {
-    firewall: pick(o.firewall, old.firewall, neu.firewall),
+    // Each backend is loaded in one transaction of its own; a backend switch touches both.
+    nft: pick(o.nft, old.nft, neu.nft),
+    iptables: pick(o.iptables, old.iptables, neu.iptables),
     state: pick(o.state, old.state, neu.state),
     sudoers: pick(o.sudoers, old.sudoers, neu.sudoers),
     table: pick(o.table, old.table, neu.table),

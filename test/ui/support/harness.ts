@@ -93,3 +93,16 @@ export async function openLauncher(context: BrowserContext, html: string, deps: 
     },
   };
 }
+
+/** Records each state text the page shows for `vmId`, in order (a MutationObserver, so brief states are not missed); call the result to read them. */
+export async function recordStates(page: Page, vmId: string): Promise<() => Promise<string[]>> {
+  await page.evaluate((id) => {
+    const seen: string[] = [];
+    (window as unknown as Record<string, unknown>)[`__states_${id}`] = seen;
+    new MutationObserver(() => {
+      const text = document.querySelector(`li.vm[data-vm="${id}"] .state`)?.textContent ?? '';
+      if (text !== '' && seen[seen.length - 1] !== text) seen.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  }, vmId);
+  return () => page.evaluate((id) => [...((window as unknown as Record<string, string[]>)[`__states_${id}`] ?? [])], vmId);
+}
