@@ -70,6 +70,21 @@ export async function liveFingerprint(run: Exec, backend: Backend): Promise<stri
   return sha(JSON.stringify([v4.rules, v6.rules]));
 }
 
+/**
+ * Our rules in the backend the plan does not use, named, or null. A backend switch removes them only after its
+ * transaction, so a crash or a failed removal leaves them loaded, and they still decide who connects (issue 6).
+ */
+export async function otherBackendRules(run: Exec, current: Backend): Promise<string | null> {
+  if (current === 'iptables') {
+    const nftUsable = (await hasCommand('nft')) && (await run(['nft', 'list', 'tables'])).code === 0;
+    return nftUsable && (await nftListOwned(run)) !== null ? 'nft table inet consolegate' : null;
+  }
+  for (const f of [4, 6] as const) {
+    if ((await hasCommand(f === 4 ? 'iptables-save' : 'ip6tables-save')) && (await readChain(run, f)).exists) return 'iptables chain CONSOLEGATE';
+  }
+  return null;
+}
+
 /** Removes our table/chains from every backend present; foreign rules stay as they are. */
 export async function removeFirewall(run: Exec): Promise<void> {
   if ((await hasCommand('nft')) && (await run(['nft', 'list', 'tables'])).code === 0) await nftRemove(run);

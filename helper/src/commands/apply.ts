@@ -1,6 +1,6 @@
 // `apply`: make the system match the policy in one transaction, or leave it as it was.
-import { chmod, mkdir } from 'node:fs/promises';
-import { closeIfOpen, firewallStep, liveFingerprint, renderedFingerprint } from '../apply/firewall.js';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { closeIfOpen, firewallStep, liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
 import { removeChain } from '../apply/iptables.js';
 import { nftRemove } from '../apply/nft.js';
 import { acquireLock } from '../apply/lock.js';
@@ -92,9 +92,15 @@ async function applyPlan(ctx: Context, plan: Plan, started: number): Promise<Out
       }),
     ),
   );
-  await runTransaction(steps, { info: (m) => ctx.out.line(m), warn: (m) => ctx.out.warn(m) });
+  await runTransaction(steps, { info: (m) => ctx.out.line(m), warn: (m) => ctx.out.warn(m) }).catch(async (err: unknown) => {
+    // Only the sudoers step renames the checked candidate into place; if an earlier step failed it is still
+    // there (sudo skips dot files, but every failed apply would leave one more in /etc/sudoers.d).
+    await rm(checkedSudoers, { force: true });
+    throw err;
+  });
 
-  if (previous && previous.backend !== plan.backend) await removeOtherBackend(ctx, plan.backend);
+  // Not only when state.json names the other backend: a switch killed after state.json was written leaves them too.
+  if ((await otherBackendRules(ctx.exec, plan.backend)) !== null) await removeOtherBackend(ctx, plan.backend);
   const ms = Date.now() - started;
   if (ctx.json) ctx.out.json({ applied: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms });
   else ctx.out.line(`applied: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped, ${ms} ms`);

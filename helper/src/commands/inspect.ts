@@ -1,6 +1,6 @@
 // Compares the live system with a plan: the differences are "changes pending" for plan and "drift" for status.
 import path from 'node:path';
-import { liveFingerprint, renderedFingerprint } from '../apply/firewall.js';
+import { liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
 import { listViews, readState } from '../apply/state.js';
 import { statePaths } from '../paths.js';
 import type { Plan } from '../plan/plan.js';
@@ -29,6 +29,8 @@ export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; 
     if (state.firewall.live !== live) add('firewall', `${what} was changed outside consolegate`);
     if (state.firewall.rendered !== renderedFingerprint(plan)) add('firewall', `rules differ from the policy (policy, users, groups or addresses changed)`);
   }
+  const leftover = await otherBackendRules(run, plan.backend);
+  if (leftover) add('firewall', `${leftover} is still loaded although the policy uses ${plan.backend} (left by a backend switch); apply removes it`);
 
   if (!(await matches(paths.sudoersFile, plan.sudoers, { mode: 0o440, uid: 0, gid: 0 }))) {
     const st = await statIfExists(paths.sudoersFile);

@@ -21,15 +21,16 @@ export async function writeTemp(target: string, content: string, spec: FileSpec,
   // Created 0600 and only widened once written: nobody can read a half-written file.
   const fh = await open(tmp, 'wx', 0o600);
   try {
-    await fh.writeFile(content, 'utf8');
-    if (options.fsync !== false) await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    try {
+      await fh.writeFile(content, 'utf8');
+      if (options.fsync !== false) await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await chown(tmp, spec.uid, spec.gid);
     await chmod(tmp, spec.mode);
   } catch (err) {
+    // A full disk fails the write itself: the partial temp file must not stay behind either.
     await rm(tmp, { force: true });
     throw err;
   }

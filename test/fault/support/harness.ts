@@ -95,8 +95,10 @@ async function fileState(file: string): Promise<FileState | null> {
 export interface Observed {
   /** Our nft table as listed, or '(none)'. */
   nft: string;
-  /** Our iptables and ip6tables chains and OUTPUT jumps, as saved (empty when absent). */
-  iptables: string;
+  /** Our iptables chain and OUTPUT jump, as saved (empty when absent). */
+  ipv4: string;
+  /** The same for ip6tables: the iptables backend loads the two families in two commits. */
+  ipv6: string;
   sudoers: FileState | null;
   /** Names in the sudoers directory that sudo would read (no `.`, no `~`, per sudoers(5) includedir). */
   sudoersIncluded: string[];
@@ -129,7 +131,8 @@ export async function observe(sb: Sandbox): Promise<Observed> {
   const viewer = (await fileState(sb.viewer))!;
   return {
     nft: nft.code === 0 ? nft.stdout : '(none)',
-    iptables: `ipv4:\n${chains[0]}\nipv6:\n${chains[1]}\n`,
+    ipv4: chains[0]!,
+    ipv6: chains[1]!,
     sudoers: await fileState(sb.sudoersFile),
     sudoersIncluded: (await readdir(sb.sudoersDir)).filter((n) => !n.includes('.') && !n.endsWith('~')).sort(),
     table: await fileState(path.join(sb.stateDir, 'console-table.json')),
@@ -154,7 +157,7 @@ function mapReplacer(_k: string, v: unknown): unknown {
 export function differingParts(o: Observed, ref: Observed): Part[] {
   const parts: Part[] = [];
   // Both backends count: rules the other backend left behind still decide who connects.
-  if (o.nft !== ref.nft || o.iptables !== ref.iptables || o.state !== ref.state) parts.push('firewall');
+  if (o.nft !== ref.nft || o.ipv4 !== ref.ipv4 || o.ipv6 !== ref.ipv6 || o.state !== ref.state) parts.push('firewall');
   if (!same(o.sudoers, ref.sudoers)) parts.push('sudoers');
   if (!same(o.table, ref.table)) parts.push('table');
   if (!same(o.views, ref.views)) parts.push('views');
@@ -165,9 +168,10 @@ export function differingParts(o: Observed, ref: Observed): Part[] {
 export function classify(o: Observed, old: Observed, neu: Observed): Record<string, 'old' | 'new' | 'both' | 'neither'> {
   const pick = (a: unknown, x: unknown, y: unknown) => (same(a, x) && same(a, y) ? 'both' : same(a, x) ? 'old' : same(a, y) ? 'new' : 'neither');
   const out: Record<string, 'old' | 'new' | 'both' | 'neither'> = {
-    // Each backend is loaded in one transaction of its own; a backend switch touches both.
+    // Each is loaded in one kernel transaction of its own; a backend switch touches both backends.
     nft: pick(o.nft, old.nft, neu.nft),
-    iptables: pick(o.iptables, old.iptables, neu.iptables),
+    ipv4: pick(o.ipv4, old.ipv4, neu.ipv4),
+    ipv6: pick(o.ipv6, old.ipv6, neu.ipv6),
     state: pick(o.state, old.state, neu.state),
     sudoers: pick(o.sudoers, old.sudoers, neu.sudoers),
     table: pick(o.table, old.table, neu.table),

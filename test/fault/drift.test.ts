@@ -1,0 +1,134 @@
+// Drift (issue 6): the viewer's mode reset as a package reinstall does, our firewall rules deleted or edited,
+// the sudoers file edited. `status` must exit 3 and name each, and `apply` must repair it (status 0 after).
+// Every drift is first shown to be real (it changes who can do what), and the repair to undo that.
+import assert from 'node:assert/strict';
+import { appendFile, chmod, chown, stat } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
+
+const unavailable = await rootTestsUnavailable();
+
+for (const backend of ['nftables', 'iptables'] as const) {
+  describe(`drift is reported and repaired (${backend})`, { skip: unavailable ?? false }, () => {
+    let sb: Sandbox;
+    let alice: TestUser, mallory: TestUser;
+    let gid: number;
+
+    before(async () => {
+      sb = await Sandbox.create();
+      [alice, mallory] = [await sb.addUser('a'), await sb.addUser('m')];
+      await sb.listen([20002]);
+      await sb.writePolicy(
+        sb.policy(`servers:\n  s4: { host: 127.0.0.1, ca: $CA, host-subject: "CN=s4" }\nvms:\n  vm1: { server: s4, tls-port: 20002 }\nentitlements:\n  - { vm: vm1, users: [${alice.name}] }\n`, { backend }),
+      );
+      const r = await sb.helper(['apply']);
+      assert.equal(r.code, 0, r.stderr);
+      gid = await sb.viewerGid();
+    });
+    after(async () => sb?.cleanup());
+
+    /** status as JSON: exit code and the drifted systems with their messages. */
+    async function drift(): Promise<{ code: number; systems: string[]; text: string }> {
+      const r = await sb.helper(['status', '--json']);
+      const parsed = JSON.parse(r.stdout) as { drift: { system: string; message: string }[] };
+      return { code: r.code, systems: [...new Set(parsed.drift.map((d) => d.system))].sort(), text: parsed.drift.map((d) => `${d.system}: ${d.message}`).join('\n') };
+    }
+
+    async function repaired(): Promise<void> {
+      const r = await sb.helper(['apply']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^applied: /m);
+      const s = await drift();
+      assert.equal(s.code, 0, s.text);
+    }
+
+    // The viewer run directly by alice with her own group: 126 when locked (cannot execute), else it runs.
+    const runViewerDirectly = async () => (await sb.run([sb.viewer, '-'], { user: alice, input: 'host=127.0.0.1\ntls-port=20002\n' })).code;
+    const resetViewer = async () => {
+      // What dpkg does when it reinstalls the package without a statoverride: root:root 0755.
+      await chown(sb.viewer, 0, 0);
+      await chmod(sb.viewer, 0o755);
+    };
+    const deleteRules = async () => {
+      const r =
+        backend === 'nftables'
+          ? await sb.run(['nft', 'delete', 'table', 'inet', 'consolegate'])
+          : await sb.run(['iptables', '-D', 'OUTPUT', '-j', 'CONSOLEGATE']);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    const editSudoers = async () => {
+      await appendFile(sb.sudoersFile, `${mallory.name} ALL=(ALL) NOPASSWD: ALL\n`);
+    };
+    const malloryMaySudo = async () => (await sb.run(['sudo', '-n', '-l', '-U', mallory.name, '/bin/true'])).code === 0;
+
+    test('the viewer reset to root:root 0755 (a reinstall)', async () => {
+      assert.equal(await runViewerDirectly(), 126, 'the viewer should be locked before the drift');
+      await resetViewer();
+      assert.notEqual(await runViewerDirectly(), 126, 'after the reset alice can run the viewer herself');
+      const s = await drift();
+      assert.equal(s.code, 3);
+      assert.deepEqual(s.systems, ['viewer']);
+      assert.match(s.text, /is 0:0 mode 0755, want root:\S+ mode 0750/);
+      await repaired();
+      assert.equal(await runViewerDirectly(), 126);
+      const st = await stat(sb.viewer);
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, gid, 0o750]);
+    });
+
+    test(`our ${backend === 'nftables' ? 'nft table deleted' : 'OUTPUT jump deleted'}`, async () => {
+      assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), false);
+      await deleteRules();
+      assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), true, 'with the rules gone mallory connects');
+      const s = await drift();
+      assert.equal(s.code, 3);
+      assert.deepEqual(s.systems, ['firewall']);
+      assert.match(s.text, /firewall: .* is missing/);
+      await repaired();
+      assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), false);
+      assert.equal(await sb.connect('127.0.0.1', 20002, alice, gid), true);
+    });
+
+    test('an accept rule slipped into our rules', async () => {
+      const r =
+        backend === 'nftables'
+          ? await sb.run(['nft', 'insert', 'rule', 'inet', 'consolegate', 'output', 'meta', 'skuid', String(mallory.uid), 'accept'])
+          : await sb.run(['iptables', '-I', 'CONSOLEGATE', '1', '-m', 'owner', '--uid-owner', String(mallory.uid), '-j', 'RETURN']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), true);
+      const s = await drift();
+      assert.equal(s.code, 3);
+      assert.deepEqual(s.systems, ['firewall']);
+      assert.match(s.text, /changed outside consolegate/);
+      await repaired();
+      assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), false);
+    });
+
+    test('the sudoers file edited', async () => {
+      assert.equal(await malloryMaySudo(), false);
+      await editSudoers();
+      assert.equal(await malloryMaySudo(), true, 'the edit grants mallory sudo');
+      const s = await drift();
+      assert.equal(s.code, 3);
+      assert.deepEqual(s.systems, ['sudoers']);
+      assert.match(s.text, /differs from the policy/);
+      await repaired();
+      assert.equal(await malloryMaySudo(), false);
+      const st = await stat(sb.sudoersFile);
+      assert.equal(st.mode & 0o7777, 0o440);
+    });
+
+    test('all three at once: each is named, one apply repairs all', async () => {
+      await resetViewer();
+      await deleteRules();
+      await editSudoers();
+      const s = await drift();
+      assert.equal(s.code, 3);
+      assert.deepEqual(s.systems, ['firewall', 'sudoers', 'viewer']);
+      await repaired();
+      assert.equal(await runViewerDirectly(), 126);
+      assert.equal(await malloryMaySudo(), false);
+      assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), false);
+      assert.equal((await sb.sudoOpen(alice, 'vm1')).stdout.trim().split(' ')[0], 'CONNECTED');
+    });
+  });
+}
