@@ -8,6 +8,15 @@ export function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** The q-quantile (0 … 1) by linear interpolation; NaN for an empty list. */
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const at = q * (s.length - 1);
+  const lo = Math.floor(at);
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (at - lo);
+}
+
 /** Least-squares fit y = a + b·x. */
 export function linearFit(points: { x: number; y: number }[]): { a: number; b: number } {
   const n = points.length;

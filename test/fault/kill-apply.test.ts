@@ -176,6 +176,11 @@ ${
       count(`${outcome}${killed.code === 0 ? ' (apply had finished)' : ''}${anchored ? '' : ' [uniform]'}`);
     }
 
+    // The last trial's mess must converge too.
+    const last = refs.get(PAIRS[0].name)!;
+    assert.equal((await runHelper(sb, ['apply', '--policy', last.files[1]], run)).code, 0);
+    assert.deepEqual(differingParts(await observe(sb), last.obs[1]), [], 'a final apply did not converge');
+
     const results = await Promise.all(probes.splice(0).map((p) => p.stop()));
     t.diagnostic(`outcomes: ${[...outcomes].map(([k, v]) => `${v}× ${k}`).join('; ')}`);
     // Kills that all land before the first change would prove nothing about the interesting moments.
