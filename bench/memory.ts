@@ -147,7 +147,7 @@ export async function benchMemory(opts: MemoryOptions): Promise<{ table: Table; 
           r.backend === 'nftables' ? `≤ 150 B → ${r.meminfoPerEntitlement <= 150 ? 'met' : 'MISSED'}` : 'for comparison',
         ]),
         notes: [
-          'meminfo counts every kernel allocation on the machine; at 100,000 entitlements the set is megabytes and the noise is not, so it is the figure against the target',
+          'meminfo counts every kernel allocation on the machine: at 100,000 entitlements the set (~10 MB) dwarfs that noise, so it is the figure against the target; at --quick sizes it does not',
           kmem ? `memcg: ${kmem}; charges are batched per CPU, so at this size it wobbles more than meminfo does` : 'no cgroup v1 kmem counter here',
           'slab growth: per-cache growth of /proc/slabinfo while the full table was loaded (kmalloc-cg-64 holds the set elements)',
         ],

@@ -165,7 +165,7 @@ exec /usr/sbin/${tool} "$@"`;
           await startFromOld();
           const env = await fakeTools(sb, `nft-${only}`, { nft: failingLoad('nft', only) });
           const r = await runHelper(sb, ['apply', '--policy', newFile], { env });
-          await assertKept(r, only === 'first' ? /firewall \(nftables\): `nft -f -` exited 1.*previous state restored/s : /firewall \(nftables\): `nft -f -` exited 1/s);
+          await assertKept(r, only === 'first' ? /firewall \(nftables\): `nft -f \S+` exited 1.*previous state restored/s : /firewall \(nftables\): `nft -f \S+` exited 1/s);
         });
       }
     } else {

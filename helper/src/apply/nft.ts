@@ -1,4 +1,7 @@
 // nftables: our table is loaded, listed and deleted whole; nothing outside `inet consolegate` is touched.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { mustExec, type Exec } from '../system/exec.js';
 import { NFT_TABLE } from '../plan/nft.js';
 import type { Step } from './step.js';
@@ -14,9 +17,20 @@ export async function nftListOwned(run: Exec): Promise<string | null> {
   throw new Error(`\`nft list table ${NFT_TABLE}\` exited ${r.code}: ${r.stderr.trim()}`);
 }
 
-/** Loads a script with `nft -f -`: one kernel transaction, all or nothing. */
+/**
+ * Loads a script with `nft -f`: one kernel transaction, all or nothing. The script goes through a complete file,
+ * not a pipe: if we are killed while writing, nft never sees a prefix — and the prefix ending right after
+ * `delete table` is itself a valid script that would leave the ports open.
+ */
 export async function nftLoad(run: Exec, script: string): Promise<void> {
-  await mustExec(run, ['nft', '-f', '-'], { ...UTC, input: script });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'consolegate-nft-'));
+  try {
+    const file = path.join(dir, 'ruleset.nft');
+    await writeFile(file, script, { mode: 0o600 });
+    await mustExec(run, ['nft', '-f', file], UTC);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Deletes our table if it exists. */
