@@ -55,3 +55,20 @@ test('unknown users are skipped with their position, the rest still renders', ()
   const plan = goldenPlan(0);
   assert.deepEqual(plan.skipped, [{ where: 'golden.yaml:43:21', message: 'user `ghost` does not exist on this machine; skipped' }]);
 });
+test('a window covering the whole week joins the always-on set; later windows keep their numbering', async () => {
+  const { firewallModel } = await import('../../helper/src/plan/firewall-model.js');
+  const base = { user: 'u', addresses: ['192.0.2.1'], ports: [20002], vm: 'v' };
+  const all = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+  const model = firewallModel({
+    grants: [
+      { ...base, uid: 1, window: null },
+      { ...base, uid: 2, window: { days: [...all], start: 0, end: 1440, hours: null } },
+      { ...base, uid: 3, window: { days: ['Mon'], start: 0, end: 1440, hours: null } },
+    ],
+    ports: [{ from: 20002, to: 20002 }],
+    viewerGid: 990,
+    log: false,
+    utcOffsetMinutes: 0,
+  });
+  assert.deepEqual(model.groups.map((g) => [g.name, g.v4.map((t) => t.uid)]), [['allow', [1, 2]], ['window1', [3]]]);
+});

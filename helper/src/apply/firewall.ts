@@ -12,11 +12,15 @@ import type { Step } from './step.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** Whether `nft` is installed and the kernel answers it (it may lack nf_tables). */
+export async function nftUsable(run: Exec): Promise<boolean> {
+  return (await hasCommand('nft')) && (await run(['nft', 'list', 'tables'])).code === 0;
+}
+
 /** Picks the backend: the policy's choice, or for `auto` nftables when `nft` works here, else iptables. */
 export async function chooseBackend(run: Exec, wanted: 'auto' | Backend): Promise<Backend> {
-  const nftWorks = async () => (await hasCommand('nft')) && (await run(['nft', 'list', 'tables'])).code === 0;
   const iptWorks = async () => (await hasCommand('iptables-restore')) && (await hasCommand('ip6tables-restore'));
-  if (wanted === 'nftables' || (wanted === 'auto' && (await nftWorks()))) {
+  if (wanted === 'nftables' || (wanted === 'auto' && (await nftUsable(run)))) {
     if (wanted === 'nftables' && !(await hasCommand('nft'))) throw unavailable('nftables', '`nft` is not installed (package nftables)');
     return 'nftables';
   }
@@ -76,8 +80,7 @@ export async function liveFingerprint(run: Exec, backend: Backend): Promise<stri
  */
 export async function otherBackendRules(run: Exec, current: Backend): Promise<string | null> {
   if (current === 'iptables') {
-    const nftUsable = (await hasCommand('nft')) && (await run(['nft', 'list', 'tables'])).code === 0;
-    return nftUsable && (await nftListOwned(run)) !== null ? 'nft table inet consolegate' : null;
+    return (await nftUsable(run)) && (await nftListOwned(run)) !== null ? 'nft table inet consolegate' : null;
   }
   for (const f of [4, 6] as const) {
     if ((await hasCommand(f === 4 ? 'iptables-save' : 'ip6tables-save')) && (await readChain(run, f)).exists) return 'iptables chain CONSOLEGATE';
@@ -87,7 +90,7 @@ export async function otherBackendRules(run: Exec, current: Backend): Promise<st
 
 /** Removes our table/chains from every backend present; foreign rules stay as they are. */
 export async function removeFirewall(run: Exec): Promise<void> {
-  if ((await hasCommand('nft')) && (await run(['nft', 'list', 'tables'])).code === 0) await nftRemove(run);
+  if (await nftUsable(run)) await nftRemove(run);
   if (await hasCommand('iptables-save')) await removeChain(run, 4);
   if (await hasCommand('ip6tables-save')) await removeChain(run, 6);
 }

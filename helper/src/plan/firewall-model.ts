@@ -1,6 +1,6 @@
 // The firewall as data, shared by both renderers: tuple groups per time window, and the protected ports.
 import net from 'node:net';
-import type { PortRange, TimeWindow } from '../policy/types.js';
+import type { PortRange } from '../policy/types.js';
 import { windowKey, type Grant } from './grants.js';
 import { toUtcSlots, type UtcSlot } from './utc.js';
 
@@ -29,18 +29,19 @@ export interface FirewallModel {
 
 /** Builds the backend-neutral model from grants; ordering is stable so rendered text is reproducible. */
 export function firewallModel(opts: { grants: Grant[]; ports: PortRange[]; viewerGid: number | string; log: boolean; utcOffsetMinutes: number }): FirewallModel {
-  const byWindow = new Map<string, { window: TimeWindow | null; tuples: Map<string, Tuple> }>();
+  const byWindow = new Map<string, { slots: UtcSlot[] | null; tuples: Map<string, Tuple> }>();
   for (const g of opts.grants) {
-    const key = windowKey(g.window);
-    const entry = byWindow.get(key) ?? { window: g.window, tuples: new Map() };
+    const slots = g.window ? toUtcSlots(g.window, opts.utcOffsetMinutes) : null;
+    // A window that covers the whole week has no slots: it belongs with the grants that are always on.
+    const key = slots === null ? 'always' : windowKey(g.window);
+    const entry = byWindow.get(key) ?? { slots, tuples: new Map() };
     for (const addr of g.addresses) for (const port of g.ports) entry.tuples.set(`${g.uid} ${addr} ${port}`, { uid: g.uid, addr, port });
     byWindow.set(key, entry);
   }
   const keys = [...byWindow.keys()].sort((a, b) => (a === 'always' ? -1 : b === 'always' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   let n = 0;
   const groups: TupleGroup[] = keys.map((key) => {
-    const { window, tuples } = byWindow.get(key)!;
-    const slots = window ? toUtcSlots(window, opts.utcOffsetMinutes) : null;
+    const { slots, tuples } = byWindow.get(key)!;
     const list = [...tuples.values()].sort(compareTuples);
     return {
       name: slots === null ? 'allow' : `window${++n}`,
@@ -49,27 +50,11 @@ export function firewallModel(opts: { grants: Grant[]; ports: PortRange[]; viewe
       v6: list.filter((t) => net.isIPv6(t.addr)),
     };
   });
-  // A window that covers the whole week collapses into "always"; merge so names stay unique.
-  const merged: TupleGroup[] = [];
-  for (const g of groups) {
-    const always = merged.find((m) => m.slots === null);
-    if (g.slots === null && always) {
-      always.v4 = dedupe([...always.v4, ...g.v4]);
-      always.v6 = dedupe([...always.v6, ...g.v6]);
-    } else {
-      merged.push(g.slots === null ? { ...g, name: 'allow' } : g);
-    }
-  }
-  return { viewerGid: opts.viewerGid, groups: merged, ports: opts.ports, log: opts.log };
+  return { viewerGid: opts.viewerGid, groups, ports: opts.ports, log: opts.log };
 }
 
 function compareTuples(a: Tuple, b: Tuple): number {
   return a.uid - b.uid || (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0) || a.port - b.port;
-}
-
-function dedupe(list: Tuple[]): Tuple[] {
-  const m = new Map(list.map((t) => [`${t.uid} ${t.addr} ${t.port}`, t]));
-  return [...m.values()].sort(compareTuples);
 }
 
 /** Day names as the kernel's time matches spell them, Monday first. */
