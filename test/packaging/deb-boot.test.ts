@@ -7,19 +7,10 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } fro
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { exec, firstReason, helperPackages, missing, mustExec, notRoot, SUPPORT } from './support/env.js';
+import { exec, firstReason, helperPackages, missing, mustExec, notRoot, SUPPORT, testPolicy } from './support/env.js';
 
 // A viewer group that does not exist yet: apply must run groupadd and dpkg-statoverride in the sandbox.
-const POLICY = `version: 1
-viewer: { path: /usr/bin/remote-viewer, group: cgviewers }
-firewall: { backend: nftables, protect: [{ ports: "20000-20999" }] }
-servers:
-  local: { host: 127.0.0.1, ca: /etc/consolegate/ca/local.pem, host-subject: "CN=localhost" }
-vms:
-  debianx: { server: local, tls-port: 20002 }
-entitlements:
-  - { vm: debianx, users: [alice] }
-`;
+const POLICY = testPolicy('cgviewers');
 const FRAGMENT = `version: 1
 entitlements:
   - { vm: debianx, users: [bob] }

@@ -6,25 +6,9 @@ import { copyFile, lstat, mkdir, mkdtemp, readlink, rm, writeFile } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { exec, firstReason, helperPackages, missing, mustExec, notRoot, SUPPORT } from './support/env.js';
+import { exec, firstReason, helperPackages, missing, mustExec, notRoot, SUPPORT, testPolicy, UNIT_TARGETS } from './support/env.js';
 
-const UNIT_TARGETS = {
-  'consolegate-apply-early.service': 'sysinit.target',
-  'consolegate-apply.service': 'multi-user.target',
-  'consolegate-apply.path': 'paths.target',
-  'consolegate-refresh.timer': 'timers.target',
-};
-
-const POLICY = `version: 1
-viewer: { path: /usr/bin/remote-viewer, group: spicegrp }
-firewall: { backend: nftables, protect: [{ ports: "20000-20999" }] }
-servers:
-  local: { host: 127.0.0.1, ca: /etc/consolegate/ca/local.pem, host-subject: "CN=localhost" }
-vms:
-  debianx: { server: local, tls-port: 20002 }
-entitlements:
-  - { vm: debianx, users: [alice] }
-`;
+const POLICY = testPolicy('spicegrp');
 
 const skip = await firstReason(
   notRoot('unpacks a Debian root and runs it in network, PID and mount namespaces'),

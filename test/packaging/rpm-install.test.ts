@@ -6,14 +6,7 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from '
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { exec, firstReason, helperPackages, missing, mustExec, notRoot, SUPPORT } from './support/env.js';
-
-const UNIT_TARGETS = {
-  'consolegate-apply-early.service': 'sysinit.target',
-  'consolegate-apply.service': 'multi-user.target',
-  'consolegate-apply.path': 'paths.target',
-  'consolegate-refresh.timer': 'timers.target',
-};
+import { exec, firstReason, helperPackages, missing, mustExec, notRoot, SUPPORT, UNIT_TARGETS } from './support/env.js';
 
 const skip = await firstReason(
   notRoot('rpm --root installs as root and chroots for the scriptlets'),

@@ -57,3 +57,25 @@ export function helperPackages(): Promise<HelperPackages> {
   })();
   return built;
 }
+
+/** The units the package enables and the target each is wanted by. */
+export const UNIT_TARGETS = {
+  'consolegate-apply-early.service': 'sysinit.target',
+  'consolegate-apply.service': 'multi-user.target',
+  'consolegate-apply.path': 'paths.target',
+  'consolegate-refresh.timer': 'timers.target',
+};
+
+/** A one-VM policy entitling alice, with the given viewer group. */
+export function testPolicy(group: string): string {
+  return `version: 1
+viewer: { path: /usr/bin/remote-viewer, group: ${group} }
+firewall: { backend: nftables, protect: [{ ports: "20000-20999" }] }
+servers:
+  local: { host: 127.0.0.1, ca: /etc/consolegate/ca/local.pem, host-subject: "CN=localhost" }
+vms:
+  debianx: { server: local, tls-port: 20002 }
+entitlements:
+  - { vm: debianx, users: [alice] }
+`;
+}
