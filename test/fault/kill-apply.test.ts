@@ -188,12 +188,8 @@ ${
     assert.ok(changed >= TRIALS / 10, `only ${changed} of ${TRIALS} kills came after apply had changed anything`);
     t.diagnostic(`probes: ${results.map((r) => `${r.cycles} cycles, ${r.control} control connects`).join('; ')}`);
     for (const r of results) assert.ok(r.control >= TRIALS, `the probe loop barely ran (${r.control} control connects); it proves nothing`);
-    // Open finding: in about half the runs one or two probe SYNs to 127.0.0.1:20002 (the first target of each
-    // cycle) connect during these 60 kill trials, while 100-200 back-to-back applies per backend (and backend
-    // switches) without kills never let one through. Reported as TODO so it stays visible in every run until
-    // the window is found; see the closing note of the session that added it.
-    await t.test('no non-entitled probe connected during the kills', { todo: 'open finding: rare transient window during kill -9 trials' }, () => {
-      assert.deepEqual(results.flatMap((r) => r.violations), [], 'a non-entitled process connected to a protected port');
-    });
+    // This failed in about half the runs while the table was deleted and re-created on every load; see
+    // helper/src/plan/nft-replace.ts and replace-window.test.ts.
+    assert.deepEqual(results.flatMap((r) => r.violations), [], 'a non-entitled process connected to a protected port');
   });
 });

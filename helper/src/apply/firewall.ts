@@ -7,7 +7,7 @@ import { renderNft } from '../plan/nft.js';
 import type { Backend, Plan } from '../plan/plan.js';
 import { hasCommand, type Exec } from '../system/exec.js';
 import { iptablesStep, readChain, removeChain } from './iptables.js';
-import { nftListOwned, nftRemove, nftStep } from './nft.js';
+import { nftListOwned, nftRemove, nftReplace, nftStep } from './nft.js';
 import type { Step } from './step.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -52,7 +52,7 @@ export function firewallStep(run: Exec, plan: Plan): Step {
 export async function closeIfOpen(run: Exec, plan: Plan): Promise<boolean> {
   if ((await liveFingerprint(run, plan.backend)) !== null) return false;
   const closed = denyOnly(plan.firewall);
-  if (plan.backend === 'nftables') await nftStep(run, renderNft(closed), renderNft(closed)).apply();
+  if (plan.backend === 'nftables') await nftReplace(run, renderNft(closed));
   else await iptablesStep(run, closed, closed).apply();
   return true;
 }

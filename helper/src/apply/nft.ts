@@ -1,26 +1,28 @@
-// nftables: our table is loaded, listed and deleted whole; nothing outside `inet consolegate` is touched.
+// nftables: our table is filled in place, listed canonically, and deleted only by `remove`; nothing outside
+// `inet consolegate` is touched.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { mustExec, type Exec } from '../system/exec.js';
 import { NFT_TABLE } from '../plan/nft.js';
+import { canonicalListing, replaceScript } from '../plan/nft-replace.js';
 import type { Step } from './step.js';
 
 // The rendered hours are UTC already; nft would otherwise shift them by the local zone on load and list.
 const UTC = { env: { ...process.env, TZ: 'UTC' } };
 
-/** The live table as nft lists it (stateless), or null when it does not exist. */
+/** The live table as nft lists it (stateless, objects in canonical order), or null when it does not exist. */
 export async function nftListOwned(run: Exec): Promise<string | null> {
   const r = await run(['nft', '-s', 'list', 'table', ...NFT_TABLE.split(' ')], UTC);
-  if (r.code === 0) return r.stdout;
+  if (r.code === 0) return canonicalListing(r.stdout);
   if (/No such file or directory|does not exist/i.test(r.stderr)) return null;
   throw new Error(`\`nft list table ${NFT_TABLE}\` exited ${r.code}: ${r.stderr.trim()}`);
 }
 
 /**
  * Loads a script with `nft -f`: one kernel transaction, all or nothing. The script goes through a complete file,
- * not a pipe: if we are killed while writing, nft never sees a prefix — and the prefix ending right after
- * `delete table` is itself a valid script that would leave the ports open.
+ * not a pipe: if we are killed while writing, nft never sees a prefix — and a prefix ending right after the
+ * flushes is itself a valid script that would leave the ports open.
  */
 export async function nftLoad(run: Exec, script: string): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'consolegate-nft-'));
@@ -38,18 +40,23 @@ export async function nftRemove(run: Exec): Promise<void> {
   if ((await nftListOwned(run)) !== null) await nftLoad(run, `delete table ${NFT_TABLE}\n`);
 }
 
+/** Makes our table exactly `table` (a rendered table or an earlier listing) in one transaction, in place. */
+export async function nftReplace(run: Exec, table: string): Promise<void> {
+  await nftLoad(run, replaceScript(await nftListOwned(run), table));
+}
+
 /** The firewall step for nftables. With no previous table, rollback leaves `denyOnly` so ports stay closed. */
-export function nftStep(run: Exec, script: string, denyOnly: string): Step<string | null> {
+export function nftStep(run: Exec, table: string, denyOnly: string): Step<string | null> {
+  let before: string | null = null;
   return {
     name: 'firewall (nftables)',
-    snapshot: () => nftListOwned(run),
-    apply: () => nftLoad(run, script),
+    snapshot: async () => (before = await nftListOwned(run)),
+    apply: () => nftLoad(run, replaceScript(before, table)),
     rollback: async (previous) => {
       // A failed `nft -f` changed nothing: the kernel applies the whole script or none of it.
       const live = await nftListOwned(run);
       if (previous !== null && live === previous) return;
-      if (previous === null) return nftLoad(run, denyOnly);
-      await nftLoad(run, `table ${NFT_TABLE}\ndelete table ${NFT_TABLE}\n${previous}`);
+      await nftLoad(run, replaceScript(live, previous ?? denyOnly));
     },
   };
 }

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canonicalListing } from '../../../helper/src/plan/nft-replace.js';
 import { exec, type ExecResult } from '../../../helper/src/system/exec.js';
 import { HELPER, type Sandbox, type TestUser } from '../../support/sandbox.js';
 
@@ -93,7 +94,7 @@ async function fileState(file: string): Promise<FileState | null> {
 
 /** Everything consolegate owns, as observed from outside. */
 export interface Observed {
-  /** Our nft table as listed, or '(none)'. */
+  /** Our nft table as listed (objects in canonical order: creation order depends on history), or '(none)'. */
   nft: string;
   /** Our iptables chain and OUTPUT jump, as saved (empty when absent). */
   ipv4: string;
@@ -130,7 +131,7 @@ export async function observe(sb: Sandbox): Promise<Observed> {
   }
   const viewer = (await fileState(sb.viewer))!;
   return {
-    nft: nft.code === 0 ? nft.stdout : '(none)',
+    nft: nft.code === 0 ? canonicalListing(nft.stdout) : '(none)',
     ipv4: chains[0]!,
     ipv6: chains[1]!,
     sudoers: await fileState(sb.sudoersFile),

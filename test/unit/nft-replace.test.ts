@@ -1,0 +1,47 @@
+// The in-place replacement script and the canonical listing (the kernel side is in test/fault/replace-window).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { canonicalListing, replaceScript } from '../../helper/src/plan/nft-replace.js';
+
+const listing = (objects: string[]) => `table inet consolegate {\n${objects.join('\n\n')}\n}\n`;
+const set = (name: string, elements = '1 . 192.0.2.1 . 5900') => `\tset ${name} {\n\t\ttype uid . ipv4_addr . inet_service\n\t\telements = { ${elements} }\n\t}`;
+const chain = (name: string, rule = 'accept') => `\tchain ${name} {\n\t\ttype filter hook output priority filter; policy accept;\n\t\t${rule}\n\t}`;
+
+test('canonical listing: sets by name, then chains, whatever order nft created them in', () => {
+  const a = listing([set('w1_v4'), set('allow_v4'), chain('output'), set('protected')]);
+  const b = listing([set('allow_v4'), set('protected'), set('w1_v4'), chain('output')]);
+  assert.equal(canonicalListing(a), canonicalListing(b));
+  assert.equal(canonicalListing(b), b);
+  assert.match(canonicalListing(a), /set allow_v4[\s\S]*set protected[\s\S]*set w1_v4[\s\S]*chain output/);
+});
+
+test('canonical listing keeps every line, so different contents stay different', () => {
+  const a = listing([set('allow_v4', '1 . 192.0.2.1 . 5900'), chain('output')]);
+  const b = listing([set('allow_v4', '2 . 192.0.2.1 . 5900'), chain('output')]);
+  assert.notEqual(canonicalListing(a), canonicalListing(b));
+  assert.equal(canonicalListing(a).split('\n').length, a.split('\n').length);
+});
+
+test('no live table: the desired block is the whole script', () => {
+  const desired = listing([set('allow_v4'), chain('output')]);
+  assert.equal(replaceScript(null, desired), desired);
+});
+
+test('live table: never deletes the table or a kept chain; flushes chains before deleting what they use', () => {
+  const live = listing([set('allow_v4'), set('w1_v4'), set('protected'), chain('output'), chain('intruder')]);
+  const desired = listing([set('allow_v4'), set('protected'), chain('output')]);
+  const script = replaceScript(live, desired);
+  const prefix = script.slice(0, script.indexOf(desired)).trim().split('\n');
+  assert.deepEqual(prefix, [
+    'table inet consolegate',
+    'flush chain inet consolegate output',
+    'flush chain inet consolegate intruder',
+    'flush set inet consolegate allow_v4',
+    'delete set inet consolegate w1_v4',
+    'flush set inet consolegate protected',
+    'delete chain inet consolegate intruder',
+  ]);
+  assert.doesNotMatch(script, /delete table/);
+  assert.doesNotMatch(script, /delete chain inet consolegate output/);
+  assert.ok(script.endsWith(desired));
+});
