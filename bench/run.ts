@@ -2,6 +2,7 @@
 // a benchmark fails only when it cannot measure (a setup step failed, or a variant did not enforce).
 //
 //   node --import tsx bench/run.ts [--quick] [--only apply,connect,memory] [--markdown] [--json FILE]
+//                                  [--sizes 10,100000] [--backends nftables] [--runs 1]   (apply only)
 //
 // --quick (or BENCH_QUICK=1) uses small sizes so CI can keep the benchmarks working in about a minute.
 import { writeFile } from 'node:fs/promises';
@@ -25,6 +26,9 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       markdown: { type: 'boolean', default: false },
       json: { type: 'string' },
+      sizes: { type: 'string' },
+      backends: { type: 'string' },
+      runs: { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -46,9 +50,9 @@ async function main(): Promise<number> {
   const raw: Record<string, unknown> = { machine, quick };
   if (only.includes('apply')) {
     const r = await benchApply({
-      sizes: quick ? [10, 1000] : [10, 1000, 10_000, 100_000],
-      backends: ['nftables', 'iptables'],
-      runs: (n, backend) => (quick ? 2 : n >= 100_000 ? (backend === 'iptables' ? 2 : 3) : 5),
+      sizes: values.sizes?.split(',').map(Number) ?? (quick ? [10, 1000] : [10, 1000, 10_000, 100_000]),
+      backends: (values.backends?.split(',') as ('nftables' | 'iptables')[] | undefined) ?? ['nftables', 'iptables'],
+      runs: (n, backend) => (values.runs ? Number(values.runs) : quick ? 2 : n >= 100_000 ? (backend === 'iptables' ? 2 : 3) : 5),
       perPairAtLargest: !quick,
       naiveMax: quick ? 200 : 1000,
       log,

@@ -27,21 +27,38 @@ test('no live table: the desired block is the whole script', () => {
   assert.equal(replaceScript(null, desired), desired);
 });
 
+const intervals = `\tset protected {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 20000-20010 }\n\t}`;
+
 test('live table: never deletes the table or a kept chain; flushes chains before deleting what they use', () => {
-  const live = listing([set('allow_v4'), set('w1_v4'), set('protected'), chain('output'), chain('intruder')]);
-  const desired = listing([set('allow_v4'), set('protected'), chain('output')]);
+  const live = listing([set('allow_v4'), set('w1_v4'), intervals, chain('output'), chain('intruder')]);
+  const desired = listing([set('allow_v4'), intervals, chain('output')]);
   const script = replaceScript(live, desired);
-  const prefix = script.slice(0, script.indexOf(desired)).trim().split('\n');
-  assert.deepEqual(prefix, [
+  assert.deepEqual(script.split('\n').slice(0, 6), [
     'table inet consolegate',
     'flush chain inet consolegate output',
     'flush chain inet consolegate intruder',
-    'flush set inet consolegate allow_v4',
     'delete set inet consolegate w1_v4',
     'flush set inet consolegate protected',
     'delete chain inet consolegate intruder',
   ]);
-  assert.doesNotMatch(script, /delete table/);
-  assert.doesNotMatch(script, /delete chain inet consolegate output/);
-  assert.ok(script.endsWith(desired));
+  assert.doesNotMatch(script, /delete table|delete chain inet consolegate output|(add|delete) element/);
+});
+
+test('a set declared alike changes by its differences; its elements are not loaded again', () => {
+  const live = listing([set('allow_v4', '1 . 192.0.2.1 . 5900, 2 . 192.0.2.1 . 5900'), chain('output')]);
+  const desired = listing([set('allow_v4', '2 . 192.0.2.1 . 5900, 3 . 192.0.2.1 . 5900'), chain('output')]);
+  const script = replaceScript(live, desired);
+  assert.match(script, /^delete element inet consolegate allow_v4 \{ 1 \. 192\.0\.2\.1 \. 5900 \}$/m);
+  assert.match(script, /^add element inet consolegate allow_v4 \{ 3 \. 192\.0\.2\.1 \. 5900 \}$/m);
+  assert.doesNotMatch(script, /flush set|elements = /);
+  // Deletions and additions come after the block that re-adds the chain's rules: all of it one transaction.
+  assert.ok(script.indexOf('chain output {') < script.indexOf('delete element'));
+});
+
+test('a set whose declaration changed is emptied and refilled whole', () => {
+  const live = listing([set('allow_v4'), chain('output')]);
+  const desired = listing([set('allow_v4').replace('inet_service', 'inet_service\n\t\tflags timeout'), chain('output')]);
+  const script = replaceScript(live, desired);
+  assert.match(script, /^flush set inet consolegate allow_v4$/m);
+  assert.match(script, /elements = \{ 1 \. 192\.0\.2\.1 \. 5900 \}/);
 });

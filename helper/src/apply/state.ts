@@ -1,9 +1,10 @@
 // The state directory: console table (viewer group only), per-user views, and state.json (what apply did).
+import { rmSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { statePaths } from '../paths.js';
 import type { Backend } from '../plan/plan.js';
-import { readIfExists, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
+import { readIfExists, readStateSync, replaceSync, sameState, statIfExists, writeAtomic, type FileSpec, type FileState } from '../system/fs.js';
 import type { Step } from './step.js';
 import type { ViewerOriginal } from './viewer.js';
 
@@ -39,6 +40,12 @@ async function restoreFile(s: FileSnapshot): Promise<void> {
   else await writeAtomic(s.file, s.content, s.spec);
 }
 
+/** The step's snapshot: table and state.json (fsynced files), and every view as it was, by path. */
+interface StateSnapshot {
+  files: FileSnapshot[];
+  views: Map<string, FileState | null>;
+}
+
 /** What the state step writes. */
 export interface StateContent {
   stateDir: string;
@@ -50,26 +57,36 @@ export interface StateContent {
 }
 
 /** Writes table, views and state.json; stale views of users no longer entitled are removed. */
-export function stateStep(c: StateContent): Step<FileSnapshot[]> {
+export function stateStep(c: StateContent): Step<StateSnapshot> {
   const p = statePaths(c.stateDir);
   const viewFile = (uid: number) => path.join(p.views, `${uid}.json`);
+  let before: StateSnapshot | null = null;
   return {
     name: 'state directory',
     snapshot: async () => {
-      const existing = await listViews(p.views);
-      const files = [p.table, p.state, ...new Set([...existing, ...[...c.views.keys()].map(viewFile)])];
-      return Promise.all(files.map(snapshotFile));
+      const views = new Map<string, FileState | null>();
+      for (const f of [...(await listViews(p.views)), ...[...c.views.keys()].map(viewFile)]) if (!views.has(f)) views.set(f, readStateSync(f));
+      return (before = { files: await Promise.all([p.table, p.state].map(snapshotFile)), views });
     },
     apply: async () => {
       await mkdir(p.views, { recursive: true, mode: 0o755 });
       await writeAtomic(p.table, c.table, { mode: 0o640, uid: 0, gid: c.viewerGid });
-      for (const [uid, v] of c.views) await writeAtomic(viewFile(uid), v.content, { mode: 0o400, uid, gid: v.gid }, { fsync: false });
+      // Views are written without fsync: they are convenience, and apply rewrites them on the next run.
+      for (const [uid, v] of c.views) {
+        const file = viewFile(uid);
+        const spec = { mode: 0o400, uid, gid: v.gid };
+        if (!sameState(before?.views.get(file) ?? readStateSync(file), v.content, spec)) replaceSync(file, v.content, spec);
+      }
       const keep = new Set([...c.views.keys()].map(viewFile));
-      for (const f of await listViews(p.views)) if (!keep.has(f)) await rm(f, { force: true });
+      for (const f of await listViews(p.views)) if (!keep.has(f)) rmSync(f, { force: true });
       await writeAtomic(p.state, JSON.stringify(await c.state(), null, 2) + '\n', { mode: 0o600, uid: 0, gid: 0 });
     },
-    rollback: async (snapshots) => {
-      for (const s of snapshots) await restoreFile(s);
+    rollback: async (snapshot) => {
+      for (const s of snapshot.files) await restoreFile(s);
+      for (const [file, was] of snapshot.views) {
+        if (was === null) rmSync(file, { force: true });
+        else if (!sameState(readStateSync(file), was.content, was.spec)) replaceSync(file, was.content, was.spec);
+      }
     },
   };
 }

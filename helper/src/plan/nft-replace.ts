@@ -53,24 +53,59 @@ export function canonicalListing(listing: string): string {
   return [...head, sorted.map((o) => o.lines.join('\n')).join('\n\n'), ...tail, ''].join('\n');
 }
 
+/** A set's declaration (every line but its elements) and its elements, or null when it is not a plain set. */
+function setParts(o: TableObject): { declaration: string; elements: string[] } | null {
+  if (o.kind !== 'set') return null;
+  const text = o.lines.join('\n');
+  const m = /\n\t\telements = \{([^}]*)\}/.exec(text);
+  const declaration = m ? text.slice(0, m.index) + text.slice(m.index + m[0].length) : text;
+  // Intervals are merged and split by nft itself: their elements are not comparable as text.
+  if (/\bflags [^\n]*interval/.test(declaration)) return null;
+  const elements = m ? m[1]!.split(',').map((e) => e.trim()).filter(Boolean) : [];
+  return { declaration, elements };
+}
+
 /**
  * One `nft -f` script that turns the live table (a listing, or null when absent) into `desired` (a full
  * `table … {…}` block) in one transaction, without deleting the table or any chain that stays: every chain is
- * flushed, every set emptied, objects the desired table lacks are deleted, then the desired block re-adds it all.
+ * flushed, objects the desired table lacks are deleted, sets are emptied and refilled — or, for a set declared
+ * the same way in both, only the elements that differ are deleted and added — then the desired block re-adds
+ * the rest. Changing a few entitlements among 100,000 then hands nft a few elements, not all of them: nft
+ * looks every uid it parses up in NSS first (getpwnam), which at 100,000 is most of the load's time.
  */
 export function replaceScript(live: string | null, desired: string): string {
   if (live === null) return desired;
-  const want = new Set(splitTable(desired).objects.map((o) => `${o.kind} ${o.name}`));
+  const target = splitTable(desired);
+  const wanted = new Map(target.objects.map((o) => [`${o.kind} ${o.name}`, o]));
   const have = splitTable(live).objects;
   const out = [`table ${NFT_TABLE}`];
+  const elementChanges: string[] = [];
+  const deltaSets = new Set<string>();
   // Chains first: their rules are what hold references to sets and to other chains.
   for (const o of have) if (o.kind === 'chain') out.push(`flush chain ${NFT_TABLE} ${o.name}`);
   for (const o of have) {
-    const kept = want.has(`${o.kind} ${o.name}`);
+    const next = wanted.get(`${o.kind} ${o.name}`);
     if (o.kind === 'chain') {
-      if (!kept) out.push(`delete chain ${NFT_TABLE} ${o.name}`);
-    } else if (kept && (o.kind === 'set' || o.kind === 'map')) out.push(`flush ${o.kind} ${NFT_TABLE} ${o.name}`);
-    else if (!kept) out.push(`delete ${o.kind} ${NFT_TABLE} ${o.name}`);
+      if (!next) out.push(`delete chain ${NFT_TABLE} ${o.name}`);
+      continue;
+    }
+    if (!next) {
+      out.push(`delete ${o.kind} ${NFT_TABLE} ${o.name}`);
+      continue;
+    }
+    const [was, will] = [setParts(o), setParts(next)];
+    if (was && will && was.declaration === will.declaration) {
+      const keep = new Set(will.elements);
+      const gone = was.elements.filter((e) => !keep.has(e));
+      const present = new Set(was.elements);
+      const added = will.elements.filter((e) => !present.has(e));
+      if (gone.length) elementChanges.push(`delete element ${NFT_TABLE} ${o.name} { ${gone.join(', ')} }`);
+      if (added.length) elementChanges.push(`add element ${NFT_TABLE} ${o.name} { ${added.join(', ')} }`);
+      deltaSets.add(o.name);
+    } else if (o.kind === 'set' || o.kind === 'map') out.push(`flush ${o.kind} ${NFT_TABLE} ${o.name}`);
   }
-  return `${out.join('\n')}\n${desired}`;
+  // The desired block without the elements of the sets that get only their differences.
+  const objects = target.objects.map((o) => (o.kind === 'set' && deltaSets.has(o.name) ? { ...o, lines: [setParts(o)!.declaration] } : o));
+  const block = [...target.head, objects.map((o) => o.lines.join('\n')).join('\n\n'), ...target.tail, ''].join('\n');
+  return [...out, block, ...elementChanges, ''].join('\n');
 }

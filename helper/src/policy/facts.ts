@@ -44,9 +44,10 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
   }
   const groupEntries = await lookupGroups(src.exec, [...entitledGroups, policy.viewer.group]);
   const groups = new Map<string, string[]>();
+  let all: UserEntry[] | undefined;
   if ([...entitledGroups].some((g) => groupEntries.has(g))) {
     // Primary-group members are not listed in the group entry; only enumeration finds them.
-    const all = await enumerateUsers(src.exec);
+    all = await enumerateUsers(src.exec);
     for (const g of entitledGroups) {
       const entry = groupEntries.get(g);
       if (!entry) continue;
@@ -56,7 +57,7 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
       members.forEach((m) => userNames.add(m));
     }
   }
-  const users = await lookupUsers(src.exec, [...userNames]);
+  const users = await lookupUsers(src.exec, [...userNames], all);
 
   const resolveHost = src.resolveHost ?? defaultResolve;
   const readCa = src.readCa ?? ((p: string) => readFile(p, 'utf8'));

@@ -1,5 +1,6 @@
 // Files the helper owns: atomic replace (temp in the same directory, owner/mode set, fsync, rename).
 import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { chmod, chown, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -78,6 +79,56 @@ export async function statIfExists(file: string): Promise<FileSpec | null> {
     return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+// Synchronous twins for the thousands of small per-user view files: each awaited fs.promises call is a round
+// trip through libuv's thread pool (~100 µs here), which made 10,000 views cost seconds; these cost ~10 µs.
+
+/** A file's content, owner and mode, read through one descriptor; null when it does not exist. */
+export interface FileState {
+  content: string;
+  spec: FileSpec;
+}
+
+/** Reads content, owner and mode of a file, or null when it does not exist. */
+export function readStateSync(file: string): FileState | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    return { content: readFileSync(fd, 'utf8'), spec: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True when a read file state is exactly this content, owner and mode. */
+export function sameState(s: FileState | null, content: string, spec: FileSpec): boolean {
+  return s !== null && s.content === content && s.spec.mode === spec.mode && s.spec.uid === spec.uid && s.spec.gid === spec.gid;
+}
+
+/** Atomically replaces `target` (temp beside it, owner and mode set on the descriptor, rename); no fsync. */
+export function replaceSync(target: string, content: string, spec: FileSpec): void {
+  const tmp = tempPathFor(target);
+  try {
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      writeSync(fd, content);
+      fchownSync(fd, spec.uid, spec.gid);
+      fchmodSync(fd, spec.mode);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
     throw err;
   }
 }
