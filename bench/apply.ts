@@ -1,5 +1,6 @@
 // Benchmark 1: `apply` end to end at 10 … 100,000 entitlements on both backends, where its time goes, what the
 // sudoers size costs every later `sudo`, and the naive one-`iptables -A`-per-rule script for comparison.
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Backend } from '../helper/src/plan/plan.js';
 import { ROOT } from '../test/support/sandbox.js';
@@ -35,6 +36,8 @@ export interface ApplyResult {
   helperMs: number[];
   statusMs: number[];
   phases: Phases;
+  /** The same for the one-entitlement change, when there is one. */
+  changePhases: Phases | null;
   sudoersBytes: number;
   visudoMs: number;
   sudoCheckMs: number;
@@ -159,9 +162,19 @@ async function measure(w: World, n: number, backend: Backend, shape: Shape, runs
 
   // Where the time goes: the real apply command in-process with timed external commands (see apply-phases.ts).
   await must(['remove']);
-  const ph = await w.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'bench/support/apply-phases.ts')]);
-  if (ph.code !== 0) throw new Error(`apply-phases failed: ${ph.stderr.trim().slice(0, 800)}`);
-  const phases = JSON.parse(ph.stdout) as Phases;
+  const timePhases = async (...args: string[]): Promise<Phases> => {
+    const ph = await w.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'bench/support/apply-phases.ts'), ...args]);
+    if (ph.code !== 0) throw new Error(`apply-phases failed: ${ph.stderr.trim().slice(0, 800)}`);
+    return JSON.parse(ph.stdout) as Phases;
+  };
+  const phases = await timePhases();
+  let changePhases: Phases | null = null;
+  if (changed !== null && shape === 'per-vm') {
+    const file = `${w.sb.dir}/changed-policy.yaml`;
+    await writeFile(file, changed, { mode: 0o600 });
+    await must(['remove']);
+    changePhases = await timePhases(file);
+  }
 
   // What the file costs later: visudo on it, and the sudo policy check every click pays (sudo parses it all).
   const { readFile } = await import('node:fs/promises');
@@ -174,7 +187,7 @@ async function measure(w: World, n: number, backend: Backend, shape: Shape, runs
     visudo.push((await w.timed(['visudo', '-c', '-q', '-f', w.sb.sudoersFile])).ms);
     sudoCheck.push((await w.timed(['sudo', '-n', '-l', '-U', userName(u), '-u', userName(u), '-g', w.viewerGroup, w.sb.openConsole, '--state-dir', w.sb.stateDir, vm])).ms);
   }
-  return { entitlements: s.entitlements, backend, shape, firstMs, againMs, changeMs, helperMs, statusMs, phases, sudoersBytes, visudoMs: median(visudo), sudoCheckMs: median(sudoCheck) };
+  return { entitlements: s.entitlements, backend, shape, firstMs, againMs, changeMs, helperMs, statusMs, phases, changePhases, sudoersBytes, visudoMs: median(visudo), sudoCheckMs: median(sudoCheck) };
 }
 
 /** The way of the past: one `iptables -A` process per rule, timed in batches of 100 to see the growth. */
@@ -234,13 +247,16 @@ function tables(results: ApplyResult[], naive: NaiveResult, opts: ApplyOptions):
     ],
   };
   const phases: Table = {
-    title: 'Where apply\'s time goes (first apply, in-process with timed commands; ms)',
-    head: ['entitlements', 'backend', 'shape', 'parse YAML', 'resolve users (getent)', 'render', 'visudo -c', 'firewall load (nft -f / *-restore)', 'firewall read (nft list / *-save)', 'files (state dir, views, sudoers)', 'other commands', 'total'],
-    rows: results.map((r) => {
-      const p = r.phases;
-      const ms = (x: number) => fmtInt(x);
-      return [fmtInt(r.entitlements), r.backend, r.shape, ms(p.parse), ms(p.getent), ms(p.render), ms(p.visudo), ms(p.fwLoad), ms(p.fwRead), ms(p.files), ms(p.otherExec), ms(p.total)];
-    }),
+    title: 'Where apply\'s time goes (in-process with timed commands; ms)',
+    head: ['entitlements', 'backend', 'shape', 'apply', 'parse YAML', 'resolve users (getent)', 'render', 'visudo -c', 'firewall load (nft -f / *-restore)', 'firewall read (nft list / *-save)', 'files (state dir, views, sudoers)', 'other commands', 'total'],
+    rows: results.flatMap((r) =>
+      ([['first', r.phases], ['one change', r.changePhases]] as [string, Phases | null][])
+        .flatMap(([what, p]) => (p ? [[what, p] as const] : []))
+        .map(([what, p]) => {
+          const ms = (x: number) => fmtInt(x);
+          return [fmtInt(r.entitlements), r.backend, r.shape, what, ms(p.parse), ms(p.getent), ms(p.render), ms(p.visudo), ms(p.fwLoad), ms(p.fwRead), ms(p.files), ms(p.otherExec), ms(p.total)];
+        }),
+    ),
     notes: ['the sum is the helper\'s own work; node start-up and module loading add the difference between the wall time above and this total'],
   };
   const seen = new Set<number>();
