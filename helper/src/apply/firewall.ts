@@ -37,11 +37,14 @@ export function denyOnly(model: FirewallModel): FirewallModel {
   return { ...model, groups: [] };
 }
 
-/** The transaction step for the plan's backend. */
-export function firewallStep(run: Exec, plan: Plan): Step {
+/**
+ * The transaction step for the plan's backend. `nftListing`: the table as apply just read it under the lock,
+ * so the step does not list 100,000 elements a second time (each listing costs seconds at that size).
+ */
+export function firewallStep(run: Exec, plan: Plan, nftListing?: string | null): Step {
   const closed = denyOnly(plan.firewall);
   return plan.backend === 'nftables'
-    ? (nftStep(run, plan.nft ?? renderNft(plan.firewall), renderNft(closed)) as Step)
+    ? (nftStep(run, plan.nft ?? renderNft(plan.firewall), renderNft(closed), nftListing) as Step)
     : (iptablesStep(run, plan.firewall, closed) as Step);
 }
 
@@ -63,10 +66,10 @@ export function renderedFingerprint(plan: Plan): string {
   return sha(renderIptables(plan.firewall, 4, { addJump: false }) + renderIptables(plan.firewall, 6, { addJump: false }));
 }
 
-/** Fingerprint of what the kernel has now, or null when our table/chain is missing. */
-export async function liveFingerprint(run: Exec, backend: Backend): Promise<string | null> {
+/** Fingerprint of what the kernel has now (or of `nftListing`, read just before), or null when ours is missing. */
+export async function liveFingerprint(run: Exec, backend: Backend, nftListing?: string | null): Promise<string | null> {
   if (backend === 'nftables') {
-    const listing = await nftListOwned(run);
+    const listing = nftListing === undefined ? await nftListOwned(run) : nftListing;
     return listing === null ? null : sha(listing);
   }
   const [v4, v6] = [await readChain(run, 4), await readChain(run, 6)];

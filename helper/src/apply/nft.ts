@@ -45,12 +45,15 @@ export async function nftReplace(run: Exec, table: string): Promise<void> {
   await nftLoad(run, replaceScript(await nftListOwned(run), table));
 }
 
-/** The firewall step for nftables. With no previous table, rollback leaves `denyOnly` so ports stay closed. */
-export function nftStep(run: Exec, table: string, denyOnly: string): Step<string | null> {
+/**
+ * The firewall step for nftables. With no previous table, rollback leaves `denyOnly` so ports stay closed.
+ * `listed`: the live table as the caller read it moments ago under the apply lock, instead of reading it again.
+ */
+export function nftStep(run: Exec, table: string, denyOnly: string, listed?: string | null): Step<string | null> {
   let before: string | null = null;
   return {
     name: 'firewall (nftables)',
-    snapshot: async () => (before = await nftListOwned(run)),
+    snapshot: async () => (before = listed === undefined ? await nftListOwned(run) : listed),
     apply: () => nftLoad(run, replaceScript(before, table)),
     rollback: async (previous) => {
       // A failed `nft -f` changed nothing: the kernel applies the whole script or none of it.

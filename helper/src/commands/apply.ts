@@ -2,7 +2,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { closeIfOpen, firewallStep, liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
 import { removeChain } from '../apply/iptables.js';
-import { nftRemove } from '../apply/nft.js';
+import { nftListOwned, nftRemove } from '../apply/nft.js';
 import { acquireLock } from '../apply/lock.js';
 import { readState, stateStep, type StateFile } from '../apply/state.js';
 import { step, type Step } from '../apply/step.js';
@@ -54,8 +54,10 @@ async function applyPlan(ctx: Context, plan: Plan, started: number): Promise<Out
 
   const previous = await readState(ctx.paths.stateDir);
   await chmod(ctx.paths.stateDir, 0o755);
+  // Read once under the lock: for the up-to-date check, then as the firewall step's snapshot.
+  const nftListing = plan.backend === 'nftables' ? await nftListOwned(ctx.exec) : undefined;
   // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets).
-  if ((await inspect(ctx.exec, plan, ctx.paths)).length === 0) {
+  if ((await inspect(ctx.exec, plan, ctx.paths, nftListing)).length === 0) {
     if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms: Date.now() - started });
     else ctx.out.line(`up to date: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped`);
     return 'ok';
@@ -68,7 +70,7 @@ async function applyPlan(ctx: Context, plan: Plan, started: number): Promise<Out
     throw new ConsolegateError('APPLY_FAILED', `sudoers: ${messageOf(err)}; nothing was changed`, { cause: err });
   });
 
-  const steps: Step[] = [firewallStep(ctx.exec, plan)];
+  const steps: Step[] = [firewallStep(ctx.exec, plan, nftListing)];
   const viewerOpts = { path: plan.viewer.path, group: plan.viewer.group, gid, mode: plan.viewer.mode, statoverride: await dpkgOwns(ctx.exec, plan.viewer.path) };
   const viewer = viewerStep(ctx.exec, viewerOpts);
   const viewerNow = await viewer.snapshot();

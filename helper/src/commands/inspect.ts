@@ -13,15 +13,15 @@ export interface Difference {
   message: string;
 }
 
-/** Every difference, in a stable order. */
-export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; sudoersFile: string }): Promise<Difference[]> {
+/** Every difference, in a stable order. `nftListing`: our table as just read, when the caller has it. */
+export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; sudoersFile: string }, nftListing?: string | null): Promise<Difference[]> {
   const diffs: Difference[] = [];
   const add = (system: Difference['system'], message: string) => diffs.push({ system, message });
   const state = await readState(paths.stateDir);
 
   if (plan.viewer.gid === null) add('group', `viewer group \`${plan.viewer.group}\` does not exist (apply creates it)`);
 
-  const live = await liveFingerprint(run, plan.backend);
+  const live = await liveFingerprint(run, plan.backend, nftListing);
   const what = plan.backend === 'nftables' ? 'nft table inet consolegate' : 'iptables chain CONSOLEGATE (IPv4/IPv6) or its OUTPUT jump';
   if (live === null) add('firewall', `${what} is missing`);
   else if (!state || state.backend !== plan.backend) add('firewall', `${what} was not loaded by this policy's last apply`);
