@@ -1,7 +1,8 @@
 // Build: bundle the helper and open-console into single node18 files, then the Electron/renderer bits if present.
 import { build } from 'esbuild';
 import { chmod, mkdir, writeFile, cp } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 const common = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', sourcemap: false, legalComments: 'none' };
 
@@ -13,6 +14,16 @@ await build({ ...common, entryPoints: ['helper/src/bin.ts'], outfile: 'dist/cons
 await build({ ...common, entryPoints: ['helper/src/open-console-bin.ts'], outfile: 'dist/open-console', banner: { js: '#!/usr/bin/node' } });
 await chmod('dist/consolegate-helper.js', 0o755);
 await chmod('dist/open-console', 0o755);
+// The NSS short-cut preloaded into nft and iptables-restore (helper/native/nss-numeric.c). Hardened like a
+// Debian package build. Without a C compiler the helper still works, only slower with many entitlements.
+const so = 'dist/nss-numeric.so';
+if (!existsSync(so) || statSync('helper/native/nss-numeric.c').mtimeMs > statSync(so).mtimeMs) {
+  try {
+    execFileSync('cc', ['-shared', '-fPIC', '-O2', '-g0', '-Wall', '-Wextra', '-Werror', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong', '-fstack-clash-protection', '-Wl,-z,relro,-z,now', '-Wl,--as-needed', '-s', '-o', so, 'helper/native/nss-numeric.c', '-ldl'], { stdio: 'inherit' });
+  } catch (err) {
+    console.warn(`build: ${so} not built (${err.message}); install gcc and libc6-dev`);
+  }
+}
 await cp('helper/schema/policy.schema.json', 'dist/policy.schema.json');
 await cp('helper/examples/policy.example.yaml', 'dist/policy.example.yaml');
 

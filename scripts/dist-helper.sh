@@ -74,13 +74,16 @@ script() {
 }
 
 build_deb() {
-  local root=$work/deb name=${NAME}_${version}_all.deb
+  # Architecture-specific since it carries nss-numeric.so, built for this machine.
+  local arch name root=$work/deb
+  arch=$(dpkg --print-architecture)
+  name=${NAME}_${version}_${arch}.deb
   stage deb "$root" "$DEB_UNITDIR"
   mkdir -m 0755 "$root/DEBIAN"
   {
     echo "Package: $NAME"
     echo "Version: $version"
-    echo "Architecture: all"
+    echo "Architecture: $arch"
     echo "Maintainer: $MAINTAINER"
     echo "Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)"
     echo "Depends: $DEB_DEPENDS"
@@ -143,7 +146,6 @@ build_rpm() {
     echo "URL: $HOMEPAGE"
     echo "Group: $RPM_GROUP"
     echo "Packager: $MAINTAINER"
-    echo "BuildArch: noarch"
     for r in "${RPM_REQUIRES[@]}"; do echo "Requires: $r"; done
     for r in "${RPM_REQUIRES_PRE[@]}"; do echo "Requires(pre): $r"; echo "Requires(post): $r"; done
     echo

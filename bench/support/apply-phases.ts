@@ -1,5 +1,7 @@
 // Runs inside a World (node --import tsx): the real `apply` command with an Exec that times every external
 // command, plus separately timed parse and render, and prints one JSON line. Tells where apply's time goes.
+import path from 'node:path';
+import { ROOT } from '../../test/support/sandbox.js';
 import { apply } from '../../helper/src/commands/apply.js';
 import { prepare, type Context } from '../../helper/src/commands/context.js';
 import { resolvePaths } from '../../helper/src/paths.js';
@@ -33,6 +35,8 @@ function label(argv: string[]): keyof Phases {
 }
 
 async function main(): Promise<void> {
+  // The helper looks for its NSS short-cut beside its own script (system/nss-shim.ts): point it at the build.
+  process.argv[1] = path.join(ROOT, 'dist/consolegate-helper.js');
   const spent = new Map<keyof Phases, number>();
   let recording = false;
   const timed: Exec = async (argv, options) => {

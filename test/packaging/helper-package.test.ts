@@ -12,6 +12,7 @@ const DESC = path.join(REPO, 'packaging/helper');
 const COMMON = [
   ['/usr/lib/consolegate/consolegate-helper.js', '0644'],
   ['/usr/lib/consolegate/package.json', '0644'],
+  ['/usr/lib/consolegate/nss-numeric.so', '0644'],
   ['/usr/sbin/consolegate-helper', '0755'],
   ['/usr/libexec/consolegate/open-console', '0755'],
   ['/usr/share/consolegate/policy.example.yaml', '0644'],
@@ -66,10 +67,10 @@ describe('consolegate-helper packages', () => {
     for (const [p, e] of files) assert.equal(e.owner, 'root:root', p);
   });
 
-  it('the .deb declares the documented dependencies and is architecture-independent', async () => {
+  it('the .deb declares the documented dependencies and this machine\'s architecture (it carries nss-numeric.so)', async () => {
     const field = async (name: string): Promise<string> => (await mustExec(exec, ['dpkg-deb', '--field', pkgs.deb, name])).stdout.trim();
-    assert.equal(await field('Depends'), 'nodejs (>= 18.19), nftables | iptables, sudo, virt-viewer');
-    assert.equal(await field('Architecture'), 'all');
+    assert.equal(await field('Depends'), 'libc6 (>= 2.34), nodejs (>= 18.19), nftables | iptables, sudo, virt-viewer');
+    assert.equal(await field('Architecture'), (await mustExec(exec, ['dpkg', '--print-architecture'])).stdout.trim());
   });
 
   it('the .rpm installs the same files with the same modes (one description, two formats)', async () => {
@@ -83,10 +84,11 @@ describe('consolegate-helper packages', () => {
     for (const [p] of deb) if (!rpm.has(p)) assert.ok([...rpm.keys()].some((r) => r.startsWith(`${p}/`)), `${p} is only in the .deb`);
   });
 
-  it('the .rpm requires the RPM equivalents, is noarch and has the viewer file trigger', async () => {
+  it('the .rpm requires the RPM equivalents, is built for this machine and has the viewer file trigger', async () => {
     const requires = (await mustExec(exec, ['rpm', '-qp', '--requires', pkgs.rpm])).stdout.split('\n');
     for (const dep of ['nodejs >= 18.19', '(nftables or iptables)', 'sudo', 'virt-viewer']) assert.ok(requires.includes(dep), `Requires: ${dep}`);
-    assert.equal((await mustExec(exec, ['rpm', '-qp', '--qf', '%{ARCH}', pkgs.rpm])).stdout, 'noarch');
+    assert.equal((await mustExec(exec, ['rpm', '-qp', '--qf', '%{ARCH}', pkgs.rpm])).stdout, (await mustExec(exec, ['uname', '-m'])).stdout.trim());
+    assert.ok(requires.some((r) => /^libc\.so\.6\b/.test(r)), `the .rpm must require libc for nss-numeric.so: ${requires.join(', ')}`);
     const triggers = (await mustExec(exec, ['rpm', '-qp', '--filetriggers', pkgs.rpm])).stdout;
     assert.match(triggers, /^filetriggerin scriptlet \(using \/bin\/sh\) -- \/usr\/bin\/remote-viewer$/m);
   });

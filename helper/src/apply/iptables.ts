@@ -1,5 +1,6 @@
 // iptables fallback: our chain CONSOLEGATE (IPv4 and IPv6), jumped from OUTPUT; loaded with *-restore --noflush.
 import { mustExec, type Exec } from '../system/exec.js';
+import { withNssShim } from '../system/nss-shim.js';
 import type { FirewallModel } from '../plan/firewall-model.js';
 import { IPT_CHAIN, renderIptables } from '../plan/iptables.js';
 import type { Step } from './step.js';
@@ -27,7 +28,7 @@ export async function readChain(run: Exec, f: Family): Promise<ChainState> {
 }
 
 async function restore(run: Exec, f: Family, text: string): Promise<void> {
-  await mustExec(run, [tool(f, 'restore'), '--wait', '--noflush'], { input: text });
+  await mustExec(run, [tool(f, 'restore'), '--wait', '--noflush'], { input: text, env: withNssShim(process.env) });
 }
 
 /** Loads the model into one family's chain in a single restore commit. */

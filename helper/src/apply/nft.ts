@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { mustExec, type Exec } from '../system/exec.js';
+import { withNssShim } from '../system/nss-shim.js';
 import { NFT_TABLE } from '../plan/nft.js';
 import { canonicalListing, replaceScript } from '../plan/nft-replace.js';
 import type { Step } from './step.js';
@@ -29,7 +30,7 @@ export async function nftLoad(run: Exec, script: string): Promise<void> {
   try {
     const file = path.join(dir, 'ruleset.nft');
     await writeFile(file, script, { mode: 0o600 });
-    await mustExec(run, ['nft', '-f', file], UTC);
+    await mustExec(run, ['nft', '-f', file], { env: withNssShim(UTC.env) });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
