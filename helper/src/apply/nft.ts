@@ -1,6 +1,6 @@
 // nftables: our table is filled in place, listed canonically, and deleted only by `remove`; nothing outside
 // `inet consolegate` is touched.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { mustExec, type Exec } from '../system/exec.js';
@@ -14,10 +14,31 @@ const UTC = { env: { ...process.env, TZ: 'UTC' } };
 
 /** The live table as nft lists it (stateless, objects in canonical order), or null when it does not exist. */
 export async function nftListOwned(run: Exec): Promise<string | null> {
-  const r = await run(['nft', '-s', 'list', 'table', ...NFT_TABLE.split(' ')], UTC);
-  if (r.code === 0) return canonicalListing(r.stdout);
-  if (/No such file or directory|does not exist/i.test(r.stderr)) return null;
-  throw new Error(`\`nft list table ${NFT_TABLE}\` exited ${r.code}: ${r.stderr.trim()}`);
+  // Into a file, not a pipe: at 100,000 elements the listing is megabytes and takes seconds, and it runs while
+  // node is busy parsing or writing files (see nftListingStarted); nft would stall on a full pipe meanwhile.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'consolegate-nft-'));
+  try {
+    const file = path.join(dir, 'listing');
+    const fh = await open(file, 'w', 0o600);
+    let r;
+    try {
+      r = await run(['nft', '-s', 'list', 'table', ...NFT_TABLE.split(' ')], { ...UTC, stdout: fh.fd });
+    } finally {
+      await fh.close();
+    }
+    if (r.code === 0) return canonicalListing(await readFile(file, 'utf8'));
+    if (/No such file or directory|does not exist/i.test(r.stderr)) return null;
+    throw new Error(`\`nft list table ${NFT_TABLE}\` exited ${r.code}: ${r.stderr.trim()}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Starts listing our table now, to be awaited later (after parsing, say); a failure is thrown then. */
+export function nftListingStarted(run: Exec): Promise<string | null> {
+  const listing = nftListOwned(run);
+  listing.catch(() => undefined); // handled where it is awaited
+  return listing;
 }
 
 /**

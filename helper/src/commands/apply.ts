@@ -2,7 +2,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { closeIfOpen, firewallStep, liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
 import { removeChain } from '../apply/iptables.js';
-import { nftListOwned, nftRemove } from '../apply/nft.js';
+import { nftListingStarted, nftRemove } from '../apply/nft.js';
 import { acquireLock } from '../apply/lock.js';
 import { readState, stateStep, type StateFile } from '../apply/state.js';
 import { step, type Step } from '../apply/step.js';
@@ -23,6 +23,8 @@ export async function apply(ctx: Context): Promise<Outcome> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o755 });
   const lock = await acquireLock(ctx.exec, statePaths(ctx.paths.stateDir).lock);
   try {
+    // Under the lock, and while the policy is parsed and rendered (each takes seconds at 100,000 entitlements).
+    const listing = nftListingStarted(ctx.exec);
     let prepared = await prepare(ctx);
     // Rules name the group's gid, so it must exist first; creating it is harmless and not rolled back.
     if (prepared.facts.viewerGid === null) {
@@ -31,7 +33,7 @@ export async function apply(ctx: Context): Promise<Outcome> {
     }
     const { plan } = prepared;
     try {
-      return await applyPlan(ctx, plan, started);
+      return await applyPlan(ctx, plan, started, plan.backend === 'nftables' ? await listing : undefined);
     } catch (err) {
       // Nothing of ours was loaded before and this apply failed: close the protected ports anyway.
       const closed = await closeIfOpen(ctx.exec, plan).catch((e: unknown) => {
@@ -46,16 +48,14 @@ export async function apply(ctx: Context): Promise<Outcome> {
   }
 }
 
-/** Runs the transaction for a rendered plan; the caller holds the lock. */
-async function applyPlan(ctx: Context, plan: Plan, started: number): Promise<Outcome> {
+/** Runs the transaction for a rendered plan; the caller holds the lock and has listed our nft table. */
+async function applyPlan(ctx: Context, plan: Plan, started: number, nftListing: string | null | undefined): Promise<Outcome> {
   const gid = plan.viewer.gid;
   if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
   for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
 
   const previous = await readState(ctx.paths.stateDir);
   await chmod(ctx.paths.stateDir, 0o755);
-  // Read once under the lock: for the up-to-date check, then as the firewall step's snapshot.
-  const nftListing = plan.backend === 'nftables' ? await nftListOwned(ctx.exec) : undefined;
   // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets).
   if ((await inspect(ctx.exec, plan, ctx.paths, nftListing)).length === 0) {
     if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms: Date.now() - started });
@@ -70,7 +70,20 @@ async function applyPlan(ctx: Context, plan: Plan, started: number): Promise<Out
     throw new ConsolegateError('APPLY_FAILED', `sudoers: ${messageOf(err)}; nothing was changed`, { cause: err });
   });
 
-  const steps: Step[] = [firewallStep(ctx.exec, plan, nftListing)];
+  // The listing is used for the up-to-date check above and as the firewall step's snapshot. The one after
+  // loading (recorded in state.json) runs while the other steps write their files.
+  const firewall = firewallStep(ctx.exec, plan, nftListing);
+  let loaded: Promise<string | null> | null = null;
+  const steps: Step[] = [
+    {
+      ...firewall,
+      apply: async () => {
+        await firewall.apply();
+        loaded = liveFingerprint(ctx.exec, plan.backend);
+        loaded.catch(() => undefined); // awaited by the state step
+      },
+    },
+  ];
   const viewerOpts = { path: plan.viewer.path, group: plan.viewer.group, gid, mode: plan.viewer.mode, statoverride: await dpkgOwns(ctx.exec, plan.viewer.path) };
   const viewer = viewerStep(ctx.exec, viewerOpts);
   const viewerNow = await viewer.snapshot();
@@ -88,7 +101,7 @@ async function applyPlan(ctx: Context, plan: Plan, started: number): Promise<Out
           version: 1,
           backend: plan.backend,
           appliedAt: new Date().toISOString(),
-          firewall: { rendered: renderedFingerprint(plan), live: (await liveFingerprint(ctx.exec, plan.backend)) ?? '' },
+          firewall: { rendered: renderedFingerprint(plan), live: (await (loaded ?? liveFingerprint(ctx.exec, plan.backend))) ?? '' },
           viewer: originalViewer(previous?.viewer ?? null, viewerNow, viewerOpts),
         }),
       }),

@@ -1,12 +1,14 @@
 // `plan`: what apply would change, without changing anything.
+import { nftListingStarted } from '../apply/nft.js';
 import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
 import { prepare } from './context.js';
 
 /** Lists pending changes; 'changes-pending' when there are any. */
 export async function plan(ctx: Context): Promise<Outcome> {
+  const listing = nftListingStarted(ctx.exec); // while the policy is parsed
   const { plan: p } = await prepare(ctx);
-  const changes = await inspect(ctx.exec, p, ctx.paths);
+  const changes = await inspect(ctx.exec, p, ctx.paths, p.backend === 'nftables' ? await listing : undefined);
   if (ctx.json) {
     ctx.out.json({ backend: p.backend, grants: p.grants.length, changes, skipped: p.skipped });
   } else {

@@ -14,6 +14,8 @@ export interface ExecOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra file descriptors passed to the child from index 3 on. */
   fds?: number[];
+  /** Write the child's stdout to this descriptor instead of collecting it (the result's stdout is then ''). */
+  stdout?: number;
 }
 
 /** Runs argv[0] with the rest as arguments; never throws for a non-zero exit, only when it cannot start. */
@@ -26,11 +28,11 @@ export const exec: Exec = (argv, options = {}) =>
     if (cmd === undefined) return reject(new Error('exec: empty command'));
     const child = spawn(cmd, args, {
       env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe', ...(options.fds ?? [])],
+      stdio: ['pipe', options.stdout ?? 'pipe', 'pipe', ...(options.fds ?? [])],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
     child.on('close', (code, signal) =>

@@ -1,6 +1,6 @@
 // The NSS short-cut for the firewall tools: helper/native/nss-numeric.c, preloaded into nft and
 // iptables-restore so that they take our numeric uids as numbers instead of looking each up in NSS first.
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const NAME = 'nss-numeric.so';
@@ -16,8 +16,9 @@ export function nssShim(): string | null {
   found = null;
   const script = process.argv[1];
   if (!script) return found;
-  const file = path.join(path.dirname(path.resolve(script)), NAME);
   try {
+    // `npx consolegate-helper` runs it through node_modules/.bin's symlink.
+    const file = path.join(path.dirname(realpathSync(script)), NAME);
     const [f, d] = [statSync(file), statSync(path.dirname(file))];
     if (f.isFile() && f.uid === 0 && (f.mode & 0o022) === 0 && d.uid === 0 && (d.mode & 0o022) === 0) found = file;
   } catch {
