@@ -47,6 +47,13 @@ describe('the .deb in a Debian 12 root', { skip }, () => {
     assert.equal(await viewerMode(), 'root:spicegrp 750');
   });
 
+  it('nss-numeric.so loads into a program of the installed system (right architecture, libc found)', async () => {
+    // ld.so only warns, on stderr, when a preloaded object cannot be loaded; the program still runs.
+    const r = await must('env', 'LD_PRELOAD=/usr/lib/consolegate/nss-numeric.so', 'getent', 'passwd', 'root');
+    assert.equal(r.stderr, '', r.stderr);
+    assert.match(r.stdout, /^root:x:0:0:/);
+  });
+
   it('enables every unit (symlinks in /etc/systemd/system/*.wants)', async () => {
     for (const [unit, target] of Object.entries(UNIT_TARGETS)) {
       assert.ok(await exists(`lib/systemd/system/${unit}`), unit);
