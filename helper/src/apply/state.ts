@@ -4,7 +4,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { statePaths } from '../paths.js';
 import type { Backend } from '../plan/plan.js';
-import { readIfExists, readStateSync, replaceSync, sameState, statIfExists, writeAtomic, type FileSpec, type FileState } from '../system/fs.js';
+import { readIfExists, readFileStateSync, replaceSync, sameState, statIfExists, writeAtomic, type FileSpec, type FileState } from '../system/fs.js';
 import type { Step } from './step.js';
 import type { ViewerOriginal } from './viewer.js';
 
@@ -65,7 +65,7 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
     name: 'state directory',
     snapshot: async () => {
       const views = new Map<string, FileState | null>();
-      for (const f of [...(await listViews(p.views)), ...[...c.views.keys()].map(viewFile)]) if (!views.has(f)) views.set(f, readStateSync(f));
+      for (const f of [...(await listViews(p.views)), ...[...c.views.keys()].map(viewFile)]) if (!views.has(f)) views.set(f, readFileStateSync(f));
       return (before = { files: await Promise.all([p.table, p.state].map(snapshotFile)), views });
     },
     apply: async () => {
@@ -75,7 +75,7 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       for (const [uid, v] of c.views) {
         const file = viewFile(uid);
         const spec = { mode: 0o400, uid, gid: v.gid };
-        if (!sameState(before?.views.get(file) ?? readStateSync(file), v.content, spec)) replaceSync(file, v.content, spec);
+        if (!sameState(before?.views.get(file) ?? readFileStateSync(file), v.content, spec)) replaceSync(file, v.content, spec);
       }
       const keep = new Set([...c.views.keys()].map(viewFile));
       for (const f of await listViews(p.views)) if (!keep.has(f)) rmSync(f, { force: true });
@@ -85,7 +85,7 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       for (const s of snapshot.files) await restoreFile(s);
       for (const [file, was] of snapshot.views) {
         if (was === null) rmSync(file, { force: true });
-        else if (!sameState(readStateSync(file), was.content, was.spec)) replaceSync(file, was.content, was.spec);
+        else if (!sameState(readFileStateSync(file), was.content, was.spec)) replaceSync(file, was.content, was.spec);
       }
     },
   };

@@ -5,7 +5,7 @@ import { listViews, readState } from '../apply/state.js';
 import { statePaths } from '../paths.js';
 import type { Plan } from '../plan/plan.js';
 import type { Exec } from '../system/exec.js';
-import { matches, readStateSync, sameState, statIfExists } from '../system/fs.js';
+import { matches, readFileStateSync, sameState, statIfExists } from '../system/fs.js';
 
 /** One difference between what is and what the policy wants. */
 export interface Difference {
@@ -49,7 +49,7 @@ export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; 
   }
   const expected = new Map([...plan.views].map(([uid, v]) => [path.join(sp.views, `${uid}.json`), { uid, ...v }]));
   for (const [file, v] of expected) {
-    if (!sameState(readStateSync(file), v.content, { mode: 0o400, uid: v.uid, gid: v.gid })) add('views', `${file} is missing or out of date`);
+    if (!sameState(readFileStateSync(file), v.content, { mode: 0o400, uid: v.uid, gid: v.gid })) add('views', `${file} is missing or out of date`);
   }
   for (const file of await listViews(sp.views)) if (!expected.has(file)) add('views', `${file} belongs to a user who is no longer entitled`);
   return diffs;

@@ -93,7 +93,7 @@ export interface FileState {
 }
 
 /** Reads content, owner and mode of a file, or null when it does not exist. */
-export function readStateSync(file: string): FileState | null {
+export function readFileStateSync(file: string): FileState | null {
   let fd: number;
   try {
     fd = openSync(file, 'r');
