@@ -3,6 +3,7 @@
 // Every drift is first shown to be real (it changes who can do what), and the repair to undo that.
 import assert from 'node:assert/strict';
 import { appendFile, chmod, chown, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
 
@@ -115,6 +116,21 @@ for (const backend of ['nftables', 'iptables'] as const) {
       assert.equal(await malloryMaySudo(), false);
       const st = await stat(sb.sudoersFile);
       assert.equal(st.mode & 0o7777, 0o440);
+    });
+
+    test('a user grows her own view file to 8 GiB: status names it, apply repairs it without reading it', async () => {
+      // She owns her view (0400), so she may make it writable and as large as she likes (sparse here). An apply
+      // that read it whole would fail every time, revocations included.
+      const view = path.join(sb.stateDir, 'views', `${alice.uid}.json`);
+      const r = await sb.run(['sh', '-c', 'chmod u+w "$0" && truncate -s 8G "$0"', view], { user: alice });
+      assert.equal(r.code, 0, r.stderr);
+      const s = await drift();
+      assert.equal(s.code, 3);
+      assert.deepEqual(s.systems, ['views']);
+      await repaired();
+      const st = await stat(view);
+      assert.ok(st.size < 64 * 1024, `the view is ${st.size} bytes after apply`);
+      assert.deepEqual([st.uid, st.mode & 0o7777], [alice.uid, 0o400]);
     });
 
     test('all three at once: each is named, one apply repairs all', async () => {

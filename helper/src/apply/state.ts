@@ -85,7 +85,8 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       for (const s of snapshot.files) await restoreFile(s);
       for (const [file, was] of snapshot.views) {
         if (was === null) rmSync(file, { force: true });
-        else if (!sameState(readFileStateSync(file), was.content, was.spec)) replaceSync(file, was.content, was.spec);
+        // A view too large to have been read was not ours: it stays replaced.
+        else if (was.content !== null && !sameState(readFileStateSync(file), was.content, was.spec)) replaceSync(file, was.content, was.spec);
       }
     },
   };

@@ -1,6 +1,6 @@
 // Files the helper owns: atomic replace (temp in the same directory, owner/mode set, fsync, rename).
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { chmod, chown, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -86,13 +86,18 @@ export async function statIfExists(file: string): Promise<FileSpec | null> {
 // Synchronous twins for the thousands of small per-user view files: each awaited fs.promises call is a round
 // trip through libuv's thread pool (~100 µs here), which made 10,000 views cost seconds; these cost ~10 µs.
 
-/** A file's content, owner and mode, read through one descriptor; null when it does not exist. */
+/** A file's content, owner and mode, read through one descriptor. */
 export interface FileState {
-  content: string;
+  /** null when the file is larger than the reader's limit: then it is not one we wrote, whatever it holds. */
+  content: string | null;
   spec: FileSpec;
 }
 
-/** Reads content, owner and mode of a file, or null when it does not exist. */
+// Views are a few KiB. Their owners may write to them (they own them), so one could grow theirs to gigabytes;
+// reading that whole would exhaust memory and fail every apply, revocations included.
+const MAX_READ = 1024 * 1024;
+
+/** Reads content (up to 1 MiB), owner and mode of a file, or null when it does not exist. */
 export function readFileStateSync(file: string): FileState | null {
   let fd: number;
   try {
@@ -103,7 +108,12 @@ export function readFileStateSync(file: string): FileState | null {
   }
   try {
     const st = fstatSync(fd);
-    return { content: readFileSync(fd, 'utf8'), spec: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+    const spec = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    if (!st.isFile() || st.size > MAX_READ) return { content: null, spec };
+    // One byte more than stat said: if it fills, the file is growing under us and is not ours either.
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return { content: n > st.size ? null : buf.toString('utf8', 0, n), spec };
   } finally {
     closeSync(fd);
   }
@@ -111,7 +121,7 @@ export function readFileStateSync(file: string): FileState | null {
 
 /** True when a read file state is exactly this content, owner and mode. */
 export function sameState(s: FileState | null, content: string, spec: FileSpec): boolean {
-  return s !== null && s.content === content && s.spec.mode === spec.mode && s.spec.uid === spec.uid && s.spec.gid === spec.gid;
+  return s !== null && s.content !== null && s.content === content && s.spec.mode === spec.mode && s.spec.uid === spec.uid && s.spec.gid === spec.gid;
 }
 
 /** Atomically replaces `target` (temp beside it, owner and mode set on the descriptor, rename); no fsync. */
