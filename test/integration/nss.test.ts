@@ -1,12 +1,12 @@
 // Users through the machine's real NSS: few names are asked for by key, many answered by one enumeration.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exec } from '../../helper/src/system/exec.js';
 import { lookupUsers } from '../../helper/src/system/nss.js';
-import { ROOT, Sandbox, rootTestsUnavailable, type TestUser } from '../support/sandbox.js';
+import { HELPER, ROOT, Sandbox, rootTestsUnavailable, type TestUser } from '../support/sandbox.js';
 import { runHelper } from '../fault/support/harness.js';
 
 const unavailable = await rootTestsUnavailable();
@@ -68,4 +68,18 @@ describe('firewall tools read uids as numbers', { skip: unavailable ?? (existsSy
       assert.equal(await sb.connect('127.0.0.1', 20002, alice, await sb.viewerGid()), true, 'alice with the viewer group must connect');
     });
   }
+
+  test('apply says so when it runs without the shim, and not when the shim is there', async () => {
+    const bare = path.join(sb.dir, 'helper-without-shim');
+    await mkdir(bare, { recursive: true });
+    for (const f of ['consolegate-helper.js', 'package.json']) await copyFile(path.join(path.dirname(HELPER), f), path.join(bare, f));
+    await sb.writePolicy(sb.policy(`servers:\n  s4: { host: 127.0.0.1, ca: $CA, host-subject: "CN=s4" }\nvms:\n  vm1: { server: s4, tls-port: 20002 }\nentitlements:\n  - { vm: vm1, users: [${alice.name}], when: { hours: "00:00-23:00" } }\n`));
+    const without = await sb.run(['node', path.join(bare, 'consolegate-helper.js'), 'apply']);
+    assert.equal(without.code, 0, without.stderr);
+    assert.match(without.stderr, /nss-numeric\.so is not beside the helper/);
+    await sb.writePolicy(sb.policy(`servers:\n  s4: { host: 127.0.0.1, ca: $CA, host-subject: "CN=s4" }\nvms:\n  vm1: { server: s4, tls-port: 20002 }\nentitlements:\n  - { vm: vm1, users: [${alice.name}] }\n`));
+    const withShim = await sb.helper(['apply']);
+    assert.equal(withShim.code, 0, withShim.stderr);
+    assert.doesNotMatch(withShim.stderr, /nss-numeric/);
+  });
 });

@@ -11,6 +11,7 @@ import { runTransaction } from '../apply/transaction.js';
 import { dpkgOwns, ensureGroup, viewerStep, type ViewerOriginal } from '../apply/viewer.js';
 import { ConsolegateError, messageOf } from '../errors.js';
 import { statePaths } from '../paths.js';
+import { nssShim } from '../system/nss-shim.js';
 import type { Plan } from '../plan/plan.js';
 import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
@@ -74,6 +75,9 @@ async function applyPlan(ctx: Context, plan: Plan, started: number, nftListing: 
   // loading (recorded in state.json) runs while the other steps write their files.
   const firewall = firewallStep(ctx.exec, plan, nftListing);
   let loaded: Promise<string | null> | null = null;
+  if (nssShim() === null && plan.grants.length > 0) {
+    ctx.out.warn('warning: nss-numeric.so is not beside the helper (or not root-owned): the firewall tools look every uid up in NSS first, which is slow with many entitlements, and an account named like a uid would take its place');
+  }
   const steps: Step[] = [
     {
       ...firewall,
