@@ -12,13 +12,21 @@ import type { Step } from './step.js';
 // The rendered hours are UTC already; nft would otherwise shift them by the local zone on load and list.
 const UTC = { env: { ...process.env, TZ: 'UTC' } };
 
+/** Runs `fn` with a file path in a fresh private directory, removed afterwards whatever happens. */
+async function withTempFile<T>(name: string, fn: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'consolegate-nft-'));
+  try {
+    return await fn(path.join(dir, name));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** The live table as nft lists it (stateless, objects in canonical order), or null when it does not exist. */
 export async function nftListOwned(run: Exec): Promise<string | null> {
   // Into a file, not a pipe: at 100,000 elements the listing is megabytes and takes seconds, and it runs while
   // node is busy parsing or writing files (see nftListingStarted); nft would stall on a full pipe meanwhile.
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'consolegate-nft-'));
-  try {
-    const file = path.join(dir, 'listing');
+  return withTempFile('listing', async (file) => {
     const fh = await open(file, 'w', 0o600);
     let r;
     try {
@@ -29,9 +37,7 @@ export async function nftListOwned(run: Exec): Promise<string | null> {
     if (r.code === 0) return canonicalListing(await readFile(file, 'utf8'));
     if (/No such file or directory|does not exist/i.test(r.stderr)) return null;
     throw new Error(`\`nft list table ${NFT_TABLE}\` exited ${r.code}: ${r.stderr.trim()}`);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Starts listing our table now, to be awaited later (after parsing, say); a failure is thrown then. */
@@ -47,14 +53,10 @@ export function nftListingStarted(run: Exec): Promise<string | null> {
  * flushes is itself a valid script that would leave the ports open.
  */
 export async function nftLoad(run: Exec, script: string): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'consolegate-nft-'));
-  try {
-    const file = path.join(dir, 'ruleset.nft');
+  await withTempFile('ruleset.nft', async (file) => {
     await writeFile(file, script, { mode: 0o600 });
     await mustExec(run, ['nft', '-f', file], { env: withNssShim(UTC.env) });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Deletes our table if it exists. */

@@ -75,7 +75,9 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       for (const [uid, v] of c.views) {
         const file = viewFile(uid);
         const spec = { mode: 0o400, uid, gid: v.gid };
-        if (!sameState(before?.views.get(file) ?? readFileStateSync(file), v.content, spec)) replaceSync(file, v.content, spec);
+        // The snapshot has read every view this loop writes (absent ones as null); read only without one.
+        const now = before?.views.has(file) ? before.views.get(file)! : readFileStateSync(file);
+        if (!sameState(now, v.content, spec)) replaceSync(file, v.content, spec);
       }
       const keep = new Set([...c.views.keys()].map(viewFile));
       for (const f of await listViews(p.views)) if (!keep.has(f)) rmSync(f, { force: true });

@@ -2,7 +2,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { closeIfOpen, firewallStep, liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
 import { removeChain } from '../apply/iptables.js';
-import { nftListingStarted, nftRemove } from '../apply/nft.js';
+import { nftRemove } from '../apply/nft.js';
 import { acquireLock } from '../apply/lock.js';
 import { readState, stateStep, type StateFile } from '../apply/state.js';
 import { step, type Step } from '../apply/step.js';
@@ -15,7 +15,7 @@ import { nssShim } from '../system/nss-shim.js';
 import type { Plan } from '../plan/plan.js';
 import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
-import { prepare, requireRoot } from './context.js';
+import { prepare, prepareListed, requireRoot } from './context.js';
 
 /** Applies; on failure everything is rolled back and APPLY_FAILED is raised. */
 export async function apply(ctx: Context): Promise<Outcome> {
@@ -24,17 +24,16 @@ export async function apply(ctx: Context): Promise<Outcome> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o755 });
   const lock = await acquireLock(ctx.exec, statePaths(ctx.paths.stateDir).lock);
   try {
-    // Under the lock, and while the policy is parsed and rendered (each takes seconds at 100,000 entitlements).
-    const listing = nftListingStarted(ctx.exec);
-    let prepared = await prepare(ctx);
+    // Our nft table is listed under the lock, while the policy is parsed and rendered.
+    let prepared = await prepareListed(ctx);
     // Rules name the group's gid, so it must exist first; creating it is harmless and not rolled back.
     if (prepared.facts.viewerGid === null) {
       await ensureGroup(ctx.exec, prepared.policy.viewer.group);
-      prepared = await prepare(ctx);
+      prepared = { ...(await prepare(ctx)), nftListing: prepared.nftListing };
     }
-    const { plan } = prepared;
+    const { plan, nftListing } = prepared;
     try {
-      return await applyPlan(ctx, plan, started, plan.backend === 'nftables' ? await listing : undefined);
+      return await applyPlan(ctx, plan, started, nftListing);
     } catch (err) {
       // Nothing of ours was loaded before and this apply failed: close the protected ports anyway.
       const closed = await closeIfOpen(ctx.exec, plan).catch((e: unknown) => {

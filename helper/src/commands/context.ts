@@ -1,6 +1,7 @@
 // What every command gets (paths, exec, output), and the shared "load → facts → plan" pipeline.
 import { DEFAULTS, type Paths } from '../paths.js';
 import { chooseBackend } from '../apply/firewall.js';
+import { nftListingStarted } from '../apply/nft.js';
 import { ConsolegateError } from '../errors.js';
 import { gatherFacts, type Facts } from '../policy/facts.js';
 import { loadPolicy } from '../policy/load.js';
@@ -52,6 +53,16 @@ export async function prepare(ctx: Context): Promise<Prepared> {
     });
   }
   return { policy, facts, plan };
+}
+
+/**
+ * prepare(), with our nft table listed meanwhile (a listing of 100,000 elements takes seconds, as does parsing):
+ * `nftListing` is the listing when the plan uses nftables, else undefined.
+ */
+export async function prepareListed(ctx: Context): Promise<Prepared & { nftListing: string | null | undefined }> {
+  const listing = nftListingStarted(ctx.exec);
+  const prepared = await prepare(ctx);
+  return { ...prepared, nftListing: prepared.plan.backend === 'nftables' ? await listing : undefined };
 }
 
 function parseWhere(where: string) {

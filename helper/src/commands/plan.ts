@@ -1,14 +1,12 @@
 // `plan`: what apply would change, without changing anything.
-import { nftListingStarted } from '../apply/nft.js';
 import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
-import { prepare } from './context.js';
+import { prepareListed } from './context.js';
 
 /** Lists pending changes; 'changes-pending' when there are any. */
 export async function plan(ctx: Context): Promise<Outcome> {
-  const listing = nftListingStarted(ctx.exec); // while the policy is parsed
-  const { plan: p } = await prepare(ctx);
-  const changes = await inspect(ctx.exec, p, ctx.paths, p.backend === 'nftables' ? await listing : undefined);
+  const { plan: p, nftListing } = await prepareListed(ctx);
+  const changes = await inspect(ctx.exec, p, ctx.paths, nftListing);
   if (ctx.json) {
     ctx.out.json({ backend: p.backend, grants: p.grants.length, changes, skipped: p.skipped });
   } else {

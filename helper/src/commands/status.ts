@@ -1,14 +1,12 @@
 // `status`: is the live system what the policy says? Lists drift and entitlements not in force.
-import { nftListingStarted } from '../apply/nft.js';
 import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
-import { prepare } from './context.js';
+import { prepareListed } from './context.js';
 
 /** 'drift' when anything differs. */
 export async function status(ctx: Context): Promise<Outcome> {
-  const listing = nftListingStarted(ctx.exec); // while the policy is parsed
-  const { plan } = await prepare(ctx);
-  const drift = await inspect(ctx.exec, plan, ctx.paths, plan.backend === 'nftables' ? await listing : undefined);
+  const { plan, nftListing } = await prepareListed(ctx);
+  const drift = await inspect(ctx.exec, plan, ctx.paths, nftListing);
   if (ctx.json) {
     ctx.out.json({ inSync: drift.length === 0, backend: plan.backend, grants: plan.grants.length, drift, skipped: plan.skipped });
   } else {
