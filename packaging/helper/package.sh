@@ -22,8 +22,8 @@ RPM_GROUP="System Environment/Base"
 
 # Runtime dependencies. The bundle needs node >= 18.19 (Debian 12's); the firewall can be either backend;
 # nss-numeric.so needs glibc >= 2.34 (dlsym in libc itself). The RPM finds its libc dependency itself.
-DEB_DEPENDS="libc6 (>= 2.34), nodejs (>= 18.19), nftables | iptables, sudo, virt-viewer"
-RPM_REQUIRES=("nodejs >= 18.19" "(nftables or iptables)" "sudo" "virt-viewer")
+DEB_DEPENDS="libc6 (>= 2.34), nodejs (>= 18.19), nftables | iptables, sudo, virt-viewer, acl"
+RPM_REQUIRES=("nodejs >= 18.19" "(nftables or iptables)" "sudo" "virt-viewer" "acl")
 # What the RPM scriptlets run (Debian's equivalents are Essential or in the Depends above).
 RPM_REQUIRES_PRE=("/usr/sbin/groupadd" "/usr/bin/getent")
 
