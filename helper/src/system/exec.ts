@@ -16,6 +16,8 @@ export interface ExecOptions {
   fds?: number[];
   /** Write the child's stdout to this descriptor instead of collecting it (the result's stdout is then ''). */
   stdout?: number;
+  /** Told the child's pid as soon as it is spawned (`watch` ignores the nft transactions of its own children). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Runs argv[0] with the rest as arguments; never throws for a non-zero exit, only when it cannot start. */
@@ -30,6 +32,7 @@ export const exec: Exec = (argv, options = {}) =>
       env: options.env ?? process.env,
       stdio: ['pipe', options.stdout ?? 'pipe', 'pipe', ...(options.fds ?? [])],
     });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (b: Buffer) => out.push(b));
