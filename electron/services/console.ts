@@ -388,8 +388,9 @@ async function resolveAll(host: string): Promise<Set<string>> {
 }
 
 /**
- * Ends sudo and everything below it. sudo (real uid = us) relays SIGTERM to open-console; the viewer runs as us
- * (with the viewer group), and kill() checks only uids, so we may signal it directly in case nobody relays.
+ * Ends sudo and everything below it. sudo (real uid = us) relays SIGTERM to open-console, which runs as root and
+ * passes it on; the viewer runs as us (with the viewer group), and kill() checks only uids, so we signal it
+ * directly too in case nobody relays. open-console itself refuses our signals (EPERM), which is fine.
  */
 export function killTree(pid: number | undefined, opts: { graceMs?: number } = {}): void {
   if (pid === undefined) return;

@@ -62,7 +62,7 @@ export function tcpProbe(host: string, port: number, timeoutMs = 2000): Promise<
   });
 }
 
-/** `sudo -n -u U -g G CMD…` → `sudo -n -l -u U -g G CMD…`: asks sudo whether the exact rule exists, without running it. */
+/** `sudo -n CMD…` → `sudo -l -n CMD…`: asks sudo whether the exact rule exists, without running it. */
 export function sudoListCommand(command: string[]): string[] | null {
   if (command.length < 2 || path.basename(command[0] ?? '') !== 'sudo') return null;
   return [command[0] as string, '-l', ...command.slice(1)];
