@@ -15,7 +15,8 @@ if ((apt && ${#missing[@]})); then
   echo "ensure-deps: installing ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then echo "ensure-deps: run as root to install: ${missing[*]}" >&2; exit 1; fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Through apt-install-isolated.sh: slapd/sssd must neither start nor change the host's NSS and PAM.
+  bash scripts/apt-install-isolated.sh "${missing[@]}"
 fi
 
 # Electron's own binary cannot always be downloaded; its types and the rest install without it.
