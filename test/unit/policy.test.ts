@@ -82,7 +82,7 @@ test('injection attempts in names are rejected before anything renders', () => {
 
 test('unknown keys, wrong types, duplicates and syntax errors point at the spot', () => {
   assert.deepEqual(errorsOf(`${BASE}firewal: {}\n`), [
-    'p.yaml:6:1: Unknown key `firewal` in the policy; expected one of `version`, `viewer`, `firewall`, `servers`, `vms`, `entitlements`',
+    'p.yaml:6:1: Unknown key `firewal` in the policy; expected one of `version`, `viewer`, `firewall`, `servers`, `vms`, `entitlements`, `clients`',
   ]);
   assert.deepEqual(errorsOf(`${BASE}firewall: { backend: pf }\n`), ['p.yaml:6:22: Invalid `firewall.backend` `pf`: must be one of auto, nftables, iptables']);
   assert.deepEqual(errorsOf(`${BASE}firewall: { protect: [ { ports: "20999-20000" } ] }\n`), [

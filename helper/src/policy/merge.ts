@@ -1,5 +1,6 @@
 // Fragments → one Policy: defaults, "defined once" rules, and the cross-reference checks.
 import { formatPos, type Diagnostic } from '../errors.js';
+import { checkBridgePorts } from './host-parse.js';
 import type { Fragment, Located } from './parse.js';
 import type { Policy, PortRange, Server, Vm } from './types.js';
 
@@ -59,6 +60,8 @@ export function mergeFragments(fragments: Fragment[]): { policy: Policy; diagnos
     }
   }
 
+  diagnostics.push(...checkBridgePorts(vms.values()));
+
   const entitlements = fragments.flatMap((f) => f.entitlements);
   for (const e of entitlements) {
     if (!vms.has(e.vm)) diagnostics.push({ pos: e.pos, message: `Entitlement names unknown VM \`${e.vm}\`` });
@@ -72,6 +75,7 @@ export function mergeFragments(fragments: Fragment[]): { policy: Policy; diagnos
     vms,
     entitlements: entitlements.filter((e) => vms.has(e.vm)),
     files: fragments.map((f) => f.file),
+    clients: fragments.flatMap((f) => f.clients ?? []),
   };
   return { policy, diagnostics };
 }

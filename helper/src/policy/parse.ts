@@ -2,8 +2,9 @@
 import { LineCounter, parseDocument, isScalar } from 'yaml';
 import type { Diagnostic, SourcePos } from '../errors.js';
 import { checkAccount, checkHost, checkId, checkPath, checkText } from './names.js';
+import { readBridgePort, readClients, readDomain } from './host-parse.js';
 import { Reader, printable } from './reader.js';
-import { DAYS, type Day, type Entitlement, type PortRange, type Server, type TimeWindow, type Vm } from './types.js';
+import { DAYS, type ClientNet, type Day, type Entitlement, type PortRange, type Server, type TimeWindow, type Vm } from './types.js';
 import { parseHours } from './window.js';
 
 /** A value and where it was written, for "defined twice" messages. */
@@ -23,9 +24,11 @@ export interface Fragment {
   servers: Server[];
   vms: Vm[];
   entitlements: Entitlement[];
+  /** Host mode: managed client networks (lists from several files add up). */
+  clients?: ClientNet[];
 }
 
-const TOP_KEYS = ['version', 'viewer', 'firewall', 'servers', 'vms', 'entitlements'] as const;
+const TOP_KEYS = ['version', 'viewer', 'firewall', 'servers', 'vms', 'entitlements', 'clients'] as const;
 const BACKENDS = ['auto', 'nftables', 'iptables'] as const;
 
 /** Parses one policy file's text; `file` is only used in messages. */
@@ -68,6 +71,8 @@ export function parseFragment(file: string, text: string): { fragment: Fragment;
       if (vm) fragment.vms.push(vm);
     }
   }
+  const clients = top.get('clients');
+  if (clients) fragment.clients = readClients(r, clients.value, r.pos(clients.key));
   const ents = top.get('entitlements');
   if (ents) {
     for (const item of r.seq(ents.value, '`entitlements`', r.pos(ents.key)) ?? []) {
@@ -162,7 +167,7 @@ function readServer(r: Reader, id: string, key: unknown, node: unknown): Server 
 function readVm(r: Reader, id: string, key: unknown, node: unknown): Vm | null {
   const at = r.pos(key);
   const idOk = r.string(key, 'VM id', at, checkId) !== null;
-  const m = r.map(node, `VM \`${printable(id)}\``, ['server', 'tls-port', 'port', 'title'], at);
+  const m = r.map(node, `VM \`${printable(id)}\``, ['server', 'tls-port', 'port', 'title', 'bridge-port', 'domain'], at);
   if (!m) return null;
   const server = m.get('server');
   const tls = m.get('tls-port');
@@ -182,7 +187,13 @@ function readVm(r: Reader, id: string, key: unknown, node: unknown): Vm | null {
     r.error(r.pos(port?.value), `\`port\` and \`tls-port\` of VM \`${id}\` must differ`);
     return null;
   }
-  return { id, server: serverV, tlsPort: tlsV, port: portV, title: titleV ?? id, pos: at };
+  // Host mode only; the client side never reads them.
+  const bp = m.get('bridge-port');
+  const bridgePort = bp ? readBridgePort(r, id, bp.value, r.pos(bp.key)) : null;
+  const dom = m.get('domain');
+  const domain = dom ? readDomain(r, dom.value, r.pos(dom.key)) : null;
+  if ((bp && bridgePort === null) || (dom && domain === null)) return null;
+  return { id, server: serverV, tlsPort: tlsV, port: portV, title: titleV ?? id, pos: at, ...(bridgePort ? { bridgePort } : {}), ...(domain !== null ? { domain } : {}) };
 }
 
 function readEntitlement(r: Reader, node: unknown, at: SourcePos): Entitlement | null {

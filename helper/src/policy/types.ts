@@ -34,6 +34,25 @@ export interface Vm {
   port: number | null;
   title: string;
   pos: SourcePos;
+  /** Host mode only (the client ignores it): the guest's port on the hypervisor's bridge. */
+  bridgePort?: BridgePort;
+  /** Host mode only: the libvirt domain to read when `bridgePort` lacks name or MAC (default: the VM id). */
+  domain?: string;
+}
+
+/** A guest's bridge port: frames entering from `name` must carry `mac` and one of `ips`. Unset parts come from libvirt. */
+export interface BridgePort {
+  name: string | null;
+  mac: string | null;
+  ips: { family: 4 | 6; text: string }[];
+  pos: SourcePos;
+}
+
+/** A managed client network or address allowed to reach console ports on the hypervisor (host mode). */
+export interface ClientNet {
+  family: 4 | 6;
+  text: string;
+  pos: SourcePos;
 }
 
 export interface Entitlement {
@@ -52,4 +71,6 @@ export interface Policy {
   vms: Map<string, Vm>;
   entitlements: Entitlement[];
   files: string[];
+  /** Host mode only: the managed clients; absent or empty means no client may reach a console. */
+  clients?: ClientNet[];
 }
