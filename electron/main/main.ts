@@ -1,11 +1,12 @@
-// Electron main: lifecycle only. One instance, one window, one setupFeature() per feature.
+// Electron main: lifecycle only. One instance, one window; every IPC call goes through registerHandlers → dispatch.
 import path from 'node:path';
-import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, ipcMain } from 'electron';
 import { channel } from '../contract.js';
 import { createSecretStore } from '../services/secrets.js';
 import { stateDirFrom } from '../services/views.js';
-import { setupFeature, type IpcBoundary, type Push } from './features/feature.js';
+import type { Push } from './features/feature.js';
 import { createFeatures } from './features/index.js';
+import { ourWindowOnly, registerHandlers } from './ipc.js';
 import { createMainWindow } from './windows.js';
 
 // Bundled to dist/electron/main.cjs; the renderer sits next to it in dist/renderer.
@@ -21,11 +22,7 @@ if (!app.requestSingleInstanceLock()) {
   const f = createFeatures({ source, secrets: createSecretStore() });
 
   // Only our window's top frame may call in; anything else (another window, a subframe) is refused.
-  const ipc: IpcBoundary = {
-    ipcMain,
-    isTrustedSender: (event: IpcMainInvokeEvent) =>
-      win !== null && BrowserWindow.fromWebContents(event.sender) === win && event.senderFrame === event.sender.mainFrame,
-  };
+  const ipc = { ipcMain, isTrustedSender: ourWindowOnly(BrowserWindow, () => win) };
   const push: Push = (event, payload) => {
     if (win && !win.isDestroyed()) win.webContents.send(channel(event), payload);
   };
@@ -41,10 +38,8 @@ if (!app.requestSingleInstanceLock()) {
   app.on('will-quit', () => f.stop());
 
   void app.whenReady().then(() => {
-    setupFeature(ipc, f.views, push);
-    setupFeature(ipc, f.consoles, push);
-    setupFeature(ipc, f.keyring, push);
-    setupFeature(ipc, f.diagnostics, push);
+    registerHandlers(ipc, f.handlers);
+    f.start(push);
     win = createMainWindow(BrowserWindow, paths);
     win.on('closed', () => (win = null));
   });

@@ -1,9 +1,7 @@
-// The IPC contract and its enforcement in main: bad arguments and foreign senders are refused before any service runs.
+// The IPC contract: bad arguments and unknown calls are refused before any service runs (senders: ipc.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IpcMainInvokeEvent } from 'electron';
-import { ContractError, INVOKE_KEYS, channel, dispatch, validators, type Handlers } from '../../../electron/contract.js';
-import { setupFeature, type Feature } from '../../../electron/main/features/feature.js';
+import { ContractError, INVOKE_KEYS, dispatch, validators, type Handlers } from '../../../electron/contract.js';
 
 test('openConsole accepts exactly { vmId, password?, remember? } with a valid id and a one-line password', () => {
   assert.deepEqual(validators.openConsole([{ vmId: 'debianx' }]), [{ vmId: 'debianx' }]);
@@ -31,33 +29,4 @@ test('dispatch refuses unknown calls and invalid arguments without calling the h
   await assert.rejects(dispatch(handlers, 'openConsole', [{ vmId: 'NOPE' }]), ContractError);
   assert.equal(called, 0);
   assert.equal(await dispatch(handlers, 'getView', []), 'ran');
-});
-
-// A fake ipcMain: the only Electron piece setupFeature touches.
-function fakeIpc(trusted: boolean) {
-  const handlers = new Map<string, (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
-  return {
-    handlers,
-    boundary: {
-      ipcMain: { handle: (ch: string, fn: (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>) => void handlers.set(ch, fn) },
-      isTrustedSender: () => trusted,
-    },
-  };
-}
-
-test('setupFeature registers prefixed channels and checks the sender, then the arguments', async () => {
-  const calls: unknown[] = [];
-  const feature: Feature<'forgetPassword'> = { handlers: { forgetPassword: async (id) => (calls.push(id), { available: true, note: null, remembered: [] }) } };
-  const event = {} as IpcMainInvokeEvent;
-
-  const untrusted = fakeIpc(false);
-  setupFeature(untrusted.boundary as never, feature, () => {});
-  assert.deepEqual([...untrusted.handlers.keys()], [channel('forgetPassword')]);
-  await assert.rejects(untrusted.handlers.get('consolegate:forgetPassword')!(event, 'debianx'), /not the launcher window/);
-
-  const trusted = fakeIpc(true);
-  setupFeature(trusted.boundary as never, feature, () => {});
-  await assert.rejects(trusted.handlers.get('consolegate:forgetPassword')!(event, '$(reboot)'), ContractError);
-  await trusted.handlers.get('consolegate:forgetPassword')!(event, 'debianx');
-  assert.deepEqual(calls, ['debianx']);
 });
