@@ -5,13 +5,15 @@ import { audit } from './commands/audit.js';
 import type { Context, Outcome, Output } from './commands/context.js';
 import { plan } from './commands/plan.js';
 import { remove } from './commands/remove.js';
+import { restore } from './commands/restore.js';
 import { status } from './commands/status.js';
 import { validate } from './commands/validate.js';
+import { watch } from './commands/watch.js';
 import { ConsolegateError, formatDiagnostic, messageOf, type ErrorCode } from './errors.js';
 import { resolvePaths } from './paths.js';
 import { exec } from './system/exec.js';
 
-const COMMANDS = { validate, plan, apply, status, remove, audit } as const;
+const COMMANDS = { validate, plan, apply, status, remove, audit, restore, watch } as const;
 
 /** Exit codes: the contract in DESIGN.md, plus 64 for usage errors (sysexits EX_USAGE). */
 export const EXIT = { ok: 0, failed: 1, changesPending: 2, drift: 3, usage: 64 } as const;
@@ -37,6 +39,8 @@ commands:
   status     compare the live system with the policy                    exit 0 in sync, 3 drift
   remove     remove everything consolegate owns, restore the viewer     exit 0
   audit      recent denied connection attempts from the kernel log      exit 0
+  restore    load the rules the last apply saved, without the policy    exit 0 (boot: before the policy is read)
+  watch      put our rules back at once when another tool changes them  runs until stopped (exit 0); 1 if nft is missing
 
 options:
   --policy FILE  main policy file (default /etc/consolegate/policy.yaml, or $CONSOLEGATE_POLICY)

@@ -42,6 +42,8 @@ export function statePaths(stateDir: string) {
   return {
     state: path.join(stateDir, 'state.json'),
     table: path.join(stateDir, 'console-table.json'),
+    /** The firewall model in force (apply/saved.ts), root-only: boot and `watch` load it without the policy. */
+    firewall: path.join(stateDir, 'firewall.json'),
     views: path.join(stateDir, 'views'),
     lock: path.join(stateDir, 'lock'),
   };

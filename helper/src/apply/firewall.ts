@@ -7,7 +7,7 @@ import { renderNft } from '../plan/nft.js';
 import type { Backend, Plan } from '../plan/plan.js';
 import { hasCommand, type Exec } from '../system/exec.js';
 import { iptablesStep, readChain, removeChain } from './iptables.js';
-import { nftListOwned, nftRemove, nftReplace, nftStep } from './nft.js';
+import { nftListOwned, nftRemove, nftStep } from './nft.js';
 import type { Step } from './step.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -46,18 +46,6 @@ export function firewallStep(run: Exec, plan: Plan, nftListing?: string | null):
   return plan.backend === 'nftables'
     ? (nftStep(run, plan.nft ?? renderNft(plan.firewall), renderNft(closed), nftListing) as Step)
     : (iptablesStep(run, plan.firewall, closed) as Step);
-}
-
-/**
- * Fail closed: when apply fails and no consolegate firewall is loaded at all, load the deny-only rules so
- * the protected ports are closed until an apply succeeds. Returns whether it did.
- */
-export async function closeIfOpen(run: Exec, plan: Plan): Promise<boolean> {
-  if ((await liveFingerprint(run, plan.backend)) !== null) return false;
-  const closed = denyOnly(plan.firewall);
-  if (plan.backend === 'nftables') await nftReplace(run, renderNft(closed));
-  else await iptablesStep(run, closed, closed).apply();
-  return true;
 }
 
 /** Fingerprint of what we rendered; equal plans give equal fingerprints. */

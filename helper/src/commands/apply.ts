@@ -1,9 +1,11 @@
 // `apply`: make the system match the policy in one transaction, or leave it as it was.
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import { closeIfOpen, firewallStep, liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
+import { isDeepStrictEqual } from 'node:util';
+import { firewallStep, liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
 import { removeChain } from '../apply/iptables.js';
 import { nftRemove } from '../apply/nft.js';
 import { acquireLock } from '../apply/lock.js';
+import { readSaved, savedStep, writeSaved } from '../apply/saved.js';
 import { readState, stateStep, type StateFile } from '../apply/state.js';
 import { step, type Step } from '../apply/step.js';
 import { checkVisudo, prepareSudoers, sudoersStep } from '../apply/sudoers.js';
@@ -14,15 +16,20 @@ import { statePaths } from '../paths.js';
 import { nssShim } from '../system/nss-shim.js';
 import type { Plan } from '../plan/plan.js';
 import { inspect } from './inspect.js';
+import { failClosed } from './fail-closed.js';
 import type { Context, Outcome } from './context.js';
 import { prepare, prepareListed, requireRoot } from './context.js';
 
-/** Applies; on failure everything is rolled back and APPLY_FAILED is raised. */
+/**
+ * Applies; on failure everything is rolled back, the firewall fails closed (commands/fail-closed.ts) and
+ * APPLY_FAILED (or the policy's own error) is raised. Failing closed covers every stage, from reading the policy on.
+ */
 export async function apply(ctx: Context): Promise<Outcome> {
   requireRoot('apply');
   const started = Date.now();
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o755 });
   const lock = await acquireLock(ctx.exec, statePaths(ctx.paths.stateDir).lock);
+  let plan: Plan | null = null;
   try {
     // Our nft table is listed under the lock, while the policy is parsed and rendered.
     let prepared = await prepareListed(ctx);
@@ -31,18 +38,11 @@ export async function apply(ctx: Context): Promise<Outcome> {
       await ensureGroup(ctx.exec, prepared.policy.viewer.group);
       prepared = { ...(await prepare(ctx)), nftListing: prepared.nftListing };
     }
-    const { plan, nftListing } = prepared;
-    try {
-      return await applyPlan(ctx, plan, started, nftListing);
-    } catch (err) {
-      // Nothing of ours was loaded before and this apply failed: close the protected ports anyway.
-      const closed = await closeIfOpen(ctx.exec, plan).catch((e: unknown) => {
-        ctx.out.warn(`warning: could not load the deny-only firewall rules: ${messageOf(e)}`);
-        return false;
-      });
-      if (closed && err instanceof ConsolegateError) err.message += '; protected ports are closed to everyone until apply succeeds';
-      throw err;
-    }
+    plan = prepared.plan;
+    return await applyPlan(ctx, plan, started, prepared.nftListing);
+  } catch (err) {
+    await failClosed(ctx, plan, err);
+    throw err;
   } finally {
     await lock.release();
   }
@@ -57,7 +57,11 @@ async function applyPlan(ctx: Context, plan: Plan, started: number, nftListing: 
   const previous = await readState(ctx.paths.stateDir);
   await chmod(ctx.paths.stateDir, 0o755);
   // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets).
+  const saved = await readSaved(ctx.paths.stateDir);
+  const savedCurrent = saved !== null && saved.reason === 'applied' && saved.backend === plan.backend && isDeepStrictEqual(saved.model, plan.firewall);
   if ((await inspect(ctx.exec, plan, ctx.paths, nftListing)).length === 0) {
+    // Up to date, but saved by a version that did not save its rules (boot and watch need them).
+    if (!savedCurrent) await writeSaved(ctx.paths.stateDir, { backend: plan.backend, reason: 'applied', model: plan.firewall });
     if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms: Date.now() - started });
     else ctx.out.line(`up to date: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped`);
     return 'ok';
@@ -93,12 +97,14 @@ async function applyPlan(ctx: Context, plan: Plan, started: number, nftListing: 
   if (viewerNow === null) ctx.out.warn(`warning: viewer ${plan.viewer.path} does not exist; consoles cannot open until virt-viewer is installed and apply runs again`);
   else steps.push(step(viewer));
   steps.push(step(sudoersStep(ctx.paths.sudoersFile, checkedSudoers)));
+  // Saved before state.json: both are written only when every system changed; rollback restores the old rules' file.
+  steps.push(step(savedStep(ctx.paths.stateDir, plan.backend, plan.firewall)));
   steps.push(
     step(
       stateStep({
         stateDir: ctx.paths.stateDir,
         table: plan.table,
-        viewerGid: gid,
+        exec: ctx.exec,
         views: plan.views,
         state: async (): Promise<StateFile> => ({
           version: 1,

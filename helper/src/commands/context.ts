@@ -37,11 +37,14 @@ export interface Prepared {
   plan: Plan;
 }
 
-/** Loads, resolves and renders; with --strict, skipped entitlements are errors. */
-export async function prepare(ctx: Context): Promise<Prepared> {
+/**
+ * Loads, resolves and renders; with --strict, skipped entitlements are errors. `machineBackend: false` (validate)
+ * renders for the policy's named backend, nftables for `auto`, without asking this machine which tools work.
+ */
+export async function prepare(ctx: Context, opts: { machineBackend: boolean } = { machineBackend: true }): Promise<Prepared> {
   const policy = await loadPolicy(ctx.paths.policy, ctx.paths.policyDir);
   const facts = await gatherFacts(policy, { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
-  const backend = await chooseBackend(ctx.exec, policy.firewall.backend);
+  const backend = opts.machineBackend ? await chooseBackend(ctx.exec, policy.firewall.backend) : policy.firewall.backend === 'iptables' ? 'iptables' : 'nftables';
   const plan = makePlan(policy, facts, {
     backend,
     openConsole: ctx.paths.openConsole,

@@ -1,14 +1,26 @@
 // `status`: is the live system what the policy says? Lists drift and entitlements not in force.
+import { readSaved } from '../apply/saved.js';
+import { ConsolegateError } from '../errors.js';
 import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
 import { prepareListed } from './context.js';
 
 /** 'drift' when anything differs. */
 export async function status(ctx: Context): Promise<Outcome> {
-  const { plan, nftListing } = await prepareListed(ctx);
+  const { plan, nftListing } = await prepareListed(ctx).catch(async (err: unknown) => {
+    // The policy that failed to apply may fail here too: still say what the firewall is doing meanwhile.
+    const saved = await readSaved(ctx.paths.stateDir);
+    if (saved?.reason === 'fail-closed' && err instanceof ConsolegateError) err.message += `; the firewall has been fail-closed since ${saved.savedAt}`;
+    throw err;
+  });
   const drift = await inspect(ctx.exec, plan, ctx.paths, nftListing);
+  // After a failed apply the firewall is the fail-closed intersection: say so first, with why.
+  const saved = await readSaved(ctx.paths.stateDir);
+  if (saved?.reason === 'fail-closed') {
+    drift.unshift({ system: 'firewall', message: `fail closed since ${saved.savedAt}: the last apply failed (${saved.error ?? 'unknown error'}); only what both the previous rules and the policy allow is open until apply succeeds` });
+  }
   if (ctx.json) {
-    ctx.out.json({ inSync: drift.length === 0, backend: plan.backend, grants: plan.grants.length, drift, skipped: plan.skipped });
+    ctx.out.json({ inSync: drift.length === 0, backend: plan.backend, grants: plan.grants.length, failClosed: saved?.reason === 'fail-closed', drift, skipped: plan.skipped });
   } else {
     ctx.out.line(drift.length === 0 ? `in sync (backend ${plan.backend}, ${plan.grants.length} grant(s))` : 'drift:');
     for (const d of drift) ctx.out.line(`  ${d.system}: ${d.message}`);

@@ -72,25 +72,26 @@ function setParts(o: TableObject): { declaration: string; elements: string[] } |
  * the same way in both, only the elements that differ are deleted and added — then the desired block re-adds
  * the rest. Changing a few entitlements among 100,000 then hands nft a few elements, not all of them: nft
  * looks every uid it parses up in NSS first (getpwnam), which at 100,000 is most of the load's time.
+ * `table`: another table of ours (host mode's `inet consolegate-host`, `bridge consolegate-host`).
  */
-export function replaceScript(live: string | null, desired: string): string {
+export function replaceScript(live: string | null, desired: string, table: string = NFT_TABLE): string {
   if (live === null) return desired;
   const target = splitTable(desired);
   const wanted = new Map(target.objects.map((o) => [`${o.kind} ${o.name}`, o]));
   const have = splitTable(live).objects;
-  const out = [`table ${NFT_TABLE}`];
+  const out = [`table ${table}`];
   const elementChanges: string[] = [];
   const deltaSets = new Set<string>();
   // Chains first: their rules are what hold references to sets and to other chains.
-  for (const o of have) if (o.kind === 'chain') out.push(`flush chain ${NFT_TABLE} ${o.name}`);
+  for (const o of have) if (o.kind === 'chain') out.push(`flush chain ${table} ${o.name}`);
   for (const o of have) {
     const next = wanted.get(`${o.kind} ${o.name}`);
     if (o.kind === 'chain') {
-      if (!next) out.push(`delete chain ${NFT_TABLE} ${o.name}`);
+      if (!next) out.push(`delete chain ${table} ${o.name}`);
       continue;
     }
     if (!next) {
-      out.push(`delete ${o.kind} ${NFT_TABLE} ${o.name}`);
+      out.push(`delete ${o.kind} ${table} ${o.name}`);
       continue;
     }
     const [was, will] = [setParts(o), setParts(next)];
@@ -99,13 +100,31 @@ export function replaceScript(live: string | null, desired: string): string {
       const gone = was.elements.filter((e) => !keep.has(e));
       const present = new Set(was.elements);
       const added = will.elements.filter((e) => !present.has(e));
-      if (gone.length) elementChanges.push(`delete element ${NFT_TABLE} ${o.name} { ${gone.join(', ')} }`);
-      if (added.length) elementChanges.push(`add element ${NFT_TABLE} ${o.name} { ${added.join(', ')} }`);
+      if (gone.length) elementChanges.push(`delete element ${table} ${o.name} { ${gone.join(', ')} }`);
+      if (added.length) elementChanges.push(`add element ${table} ${o.name} { ${added.join(', ')} }`);
       deltaSets.add(o.name);
-    } else if (o.kind === 'set' || o.kind === 'map') out.push(`flush ${o.kind} ${NFT_TABLE} ${o.name}`);
+    } else if (o.kind === 'set' || o.kind === 'map') out.push(`flush ${o.kind} ${table} ${o.name}`);
   }
   // The desired block without the elements of the sets that get only their differences.
   const objects = target.objects.map((o) => (o.kind === 'set' && deltaSets.has(o.name) ? { ...o, lines: [setParts(o)!.declaration] } : o));
   const block = [...target.head, objects.map((o) => o.lines.join('\n')).join('\n\n'), ...target.tail, ''].join('\n');
   return [...out, block, ...elementChanges, ''].join('\n');
+}
+
+/**
+ * A script that makes our table exactly `desired` without first listing what is live (a listing of 100,000
+ * elements takes seconds; a restore at boot or after a foreign flush must not wait for it). It declares the table
+ * and every desired object (declaring what exists is a no-op), empties them, then loads the desired block, all in
+ * one transaction. Objects the desired table lacks are left in place: an extra set is referenced by no rule, and an
+ * extra chain can only drop more, never accept what ours rejects. When a live object is declared differently (a
+ * chain re-created with another hook), the whole load fails and the caller falls back to `replaceScript`.
+ */
+export function restoreScript(desired: string): string {
+  const { objects } = splitTable(desired);
+  const declarations = objects.map((o) => {
+    if (o.kind === 'chain') return [o.lines[0]!, ...o.lines.slice(1).filter((l) => /^\t\ttype /.test(l)), '\t}'].join('\n');
+    return o.lines.join('\n').replace(/\n\t\telements = \{[^}]*\}/, '');
+  });
+  const flushes = objects.map((o) => `flush ${o.kind} ${NFT_TABLE} ${o.name}`);
+  return [`table ${NFT_TABLE} {`, declarations.join('\n'), '}', ...flushes, desired].join('\n');
 }

@@ -23,8 +23,8 @@ export interface Plan {
   viewer: { path: string; group: string; gid: number | null; mode: number };
   /** console-table.json content. */
   table: string;
-  /** uid → view file content, owned by that user (gid: their primary group). */
-  views: Map<number, { gid: number; content: string }>;
+  /** uid → view file content (root-owned; readable by that uid only, through an ACL entry). */
+  views: Map<number, { content: string }>;
   grants: Grant[];
   skipped: Skipped[];
 }
@@ -37,25 +37,28 @@ export interface PlanOptions {
   stateDirArg: string | null;
 }
 
-/** Renders the plan. */
-export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan {
-  const { grants, skipped } = expandGrants(policy, facts);
-  const firewall = firewallModel({
+/** The firewall model alone, from grants already expanded (or expanded here). */
+export function planFirewall(policy: Policy, facts: Facts, grants: Grant[] = expandGrants(policy, facts).grants): FirewallModel {
+  return firewallModel({
     grants,
     ports: protectedPorts(policy),
     viewerGid: facts.viewerGid ?? policy.viewer.group,
     log: policy.firewall.log,
     utcOffsetMinutes: facts.utcOffsetMinutes,
   });
-  const views = new Map<number, { gid: number; content: string }>();
-  for (const [uid, view] of renderViews(policy, grants, opts)) {
-    views.set(uid, { gid: facts.users.get(view.user)?.gid ?? uid, content: JSON.stringify(view, null, 2) + '\n' });
-  }
+}
+
+/** Renders the plan. */
+export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan {
+  const { grants, skipped } = expandGrants(policy, facts);
+  const firewall = planFirewall(policy, facts, grants);
+  const views = new Map<number, { content: string }>();
+  for (const [uid, view] of renderViews(policy, grants, opts)) views.set(uid, { content: JSON.stringify(view, null, 2) + '\n' });
   return {
     backend: opts.backend,
     firewall,
     nft: opts.backend === 'nftables' ? renderNft(firewall) : null,
-    sudoers: renderSudoers({ grants, group: policy.viewer.group, openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
+    sudoers: renderSudoers({ grants, openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
     viewer: { path: policy.viewer.path, group: policy.viewer.group, gid: facts.viewerGid, mode: VIEWER_MODE },
     table: JSON.stringify(renderTable(policy, facts, grants), null, 2) + '\n',
     views,

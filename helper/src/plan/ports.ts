@@ -8,9 +8,14 @@ export function protectedPorts(policy: Policy): PortRange[] {
     all.push({ from: vm.tlsPort, to: vm.tlsPort });
     if (vm.port !== null) all.push({ from: vm.port, to: vm.port });
   }
-  all.sort((a, b) => a.from - b.from || a.to - b.to);
+  return mergeRanges(all);
+}
+
+/** Disjoint, sorted ranges; adjacent and overlapping ones joined. */
+export function mergeRanges(ranges: PortRange[]): PortRange[] {
+  const sorted = [...ranges].sort((a, b) => a.from - b.from || a.to - b.to);
   const out: PortRange[] = [];
-  for (const r of all) {
+  for (const r of sorted) {
     const last = out[out.length - 1];
     if (last && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
     else out.push({ ...r });

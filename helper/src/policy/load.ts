@@ -30,6 +30,23 @@ export async function loadPolicy(mainFile: string, fragmentDir: string): Promise
   return merged.policy;
 }
 
+/**
+ * The policy as far as it can be read, for failing closed when `loadPolicy` refused it: unreadable files are left
+ * out, and so are the entitlements of every file with a problem (its servers, VMs and `protect` ranges stay, so
+ * their ports stay protected). What comes out can only grant less than the admin meant, never more.
+ */
+export async function loadPolicyLenient(mainFile: string, fragmentDir: string): Promise<Policy> {
+  const files = [mainFile, ...(await listFragments(fragmentDir).catch(() => []))];
+  const fragments: Fragment[] = [];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => null);
+    if (text === null) continue;
+    const parsed = parseFragment(file, text);
+    fragments.push(parsed.diagnostics.length > 0 ? { ...parsed.fragment, entitlements: [] } : parsed.fragment);
+  }
+  return mergeFragments(fragments).policy;
+}
+
 /** `*.yaml` files of the fragment directory in byte order of their names; none when it does not exist. */
 async function listFragments(dir: string): Promise<string[]> {
   let names: string[];

@@ -1,0 +1,88 @@
+// The firewall in force, saved as data (firewall.json, root-only): what boot and `watch` load without reading the
+// policy, and the "previous" side of fail-closed (plan/fail-closed.ts).
+import { ConsolegateError, messageOf } from '../errors.js';
+import type { FirewallModel } from '../plan/firewall-model.js';
+import { renderNft } from '../plan/nft.js';
+import { restoreScript } from '../plan/nft-replace.js';
+import type { Backend } from '../plan/plan.js';
+import { statePaths } from '../paths.js';
+import type { Exec } from '../system/exec.js';
+import { readIfExists, writeAtomic } from '../system/fs.js';
+import { loadChain } from './iptables.js';
+import { nftLoad, nftReplace } from './nft.js';
+import type { Step } from './step.js';
+
+/** firewall.json: the rules in force and how they got there. */
+export interface SavedFirewall {
+  version: 1;
+  backend: Backend;
+  savedAt: string;
+  /** `applied`: a successful apply; `fail-closed`: what a failed apply left (see `error`). */
+  reason: 'applied' | 'fail-closed';
+  error?: string;
+  model: FirewallModel;
+}
+
+const SPEC = { mode: 0o600, uid: 0, gid: 0 };
+
+/** Reads firewall.json, or null when nothing was saved (or it is unreadable: then nothing is known). */
+export async function readSaved(stateDir: string): Promise<SavedFirewall | null> {
+  const text = await readIfExists(statePaths(stateDir).firewall).catch(() => null);
+  if (text === null) return null;
+  try {
+    const saved = JSON.parse(text) as SavedFirewall;
+    return saved.version === 1 && (saved.backend === 'nftables' || saved.backend === 'iptables') && Array.isArray(saved.model?.groups) ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes firewall.json atomically (temp file, fsync, rename). */
+export async function writeSaved(stateDir: string, saved: Omit<SavedFirewall, 'version' | 'savedAt'>): Promise<void> {
+  const full: SavedFirewall = { version: 1, savedAt: new Date().toISOString(), ...saved };
+  await writeAtomic(statePaths(stateDir).firewall, JSON.stringify(full) + '\n', SPEC);
+}
+
+/** The transaction step that records a successful apply's model; rollback puts the previous file back. */
+export function savedStep(stateDir: string, backend: Backend, model: FirewallModel): Step<string | null> {
+  const file = statePaths(stateDir).firewall;
+  return {
+    name: 'saved firewall',
+    snapshot: () => readIfExists(file),
+    apply: () => writeSaved(stateDir, { backend, reason: 'applied', model }),
+    rollback: async (previous) => {
+      if (previous !== null) await writeAtomic(file, previous, SPEC);
+    },
+  };
+}
+
+/** Loads a model into the kernel for `backend`, in place; nft first tries without listing the live table. */
+export async function loadModel(run: Exec, backend: Backend, model: FirewallModel): Promise<void> {
+  if (backend === 'iptables') {
+    await loadChain(run, 4, model);
+    await loadChain(run, 6, model);
+    return;
+  }
+  const table = renderNft(model);
+  try {
+    await nftLoad(run, restoreScript(table));
+  } catch {
+    // A live object declared differently (a foreign re-creation): read what is there and replace it exactly.
+    await nftReplace(run, table);
+  }
+}
+
+/**
+ * Loads the saved rules without reading the policy, NSS or DNS: the early boot unit and `watch` call this.
+ * Does not take the apply lock; the caller decides.
+ */
+export async function restoreSaved(run: Exec, stateDir: string): Promise<'restored' | 'none'> {
+  const saved = await readSaved(stateDir);
+  if (saved === null) return 'none';
+  try {
+    await loadModel(run, saved.backend, saved.model);
+  } catch (err) {
+    throw new ConsolegateError('APPLY_FAILED', `restoring the saved ${saved.backend} rules from ${statePaths(stateDir).firewall}: ${messageOf(err)}`, { cause: err });
+  }
+  return 'restored';
+}
