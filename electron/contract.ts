@@ -120,8 +120,10 @@ export const validators: { [K in InvokeKey]: (args: unknown[]) => InvokeMap[K]['
 
 /** Every call, in a fixed order (preload and the UI shim build window.api from this). */
 export const INVOKE_KEYS = Object.keys(validators) as InvokeKey[];
+// Keyed by EventMap, so an event added to the map without a line here (or the reverse) does not compile.
+const EVENTS: { [E in EventKey]: true } = { viewChanged: true, consoleState: true, keyringChanged: true };
 /** Every event. */
-export const EVENT_KEYS: readonly EventKey[] = ['viewChanged', 'consoleState', 'keyringChanged'];
+export const EVENT_KEYS = Object.keys(EVENTS) as readonly EventKey[];
 
 /** Validates a call by name and runs the matching handler; the single entry point for untrusted calls. */
 export async function dispatch(handlers: Handlers, key: unknown, args: unknown[]): Promise<unknown> {

@@ -38,7 +38,10 @@ export function isAllowedUrl(url: string, rendererDir: string): boolean {
   if (url.startsWith('devtools://')) return true;
   try {
     const u = new URL(url);
-    return u.protocol === 'file:' && decodeURIComponent(u.pathname).startsWith(rendererDir.endsWith('/') ? rendererDir : `${rendererDir}/`);
+    const file = decodeURIComponent(u.pathname);
+    // URL parsing resolves `..` but not an encoded `%2F..%2F`, which reappears once decoded: refuse any `..` left.
+    if (file.split('/').includes('..')) return false;
+    return u.protocol === 'file:' && file.startsWith(rendererDir.endsWith('/') ? rendererDir : `${rendererDir}/`);
   } catch {
     return false;
   }

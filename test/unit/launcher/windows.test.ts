@@ -93,7 +93,24 @@ test('createMainWindow denies permissions, remote requests, navigation, redirect
     rec.listeners.get(name)?.({ preventDefault: () => (prevented = true) });
     assert.equal(prevented, true, name);
   }
-  assert.equal(typeof lockDown, 'function');
+});
+
+test('lockDown on its own: a path that climbs out of the renderer folder is cancelled, navigation even to our own page is not allowed', () => {
+  const { rec, Ctor } = fakeElectron();
+  const win = new Ctor({});
+  lockDown(win.webContents.session, win.webContents, '/opt/cg/renderer');
+  const cancelled = (url: string): boolean | undefined => {
+    let c: boolean | undefined;
+    rec.beforeRequest?.({ url }, (r) => (c = r.cancel));
+    return c;
+  };
+  assert.equal(cancelled('file:///opt/cg/renderer/styles.css'), false);
+  assert.equal(cancelled('file:///opt/cg/renderer/../../../etc/passwd'), true);
+  assert.equal(cancelled('file:///opt/cg/renderer%2F..%2F..%2Fetc/passwd'), true);
+  assert.equal(cancelled('ws://127.0.0.1:9222/'), true);
+  let prevented = false;
+  rec.listeners.get('will-navigate')?.({ preventDefault: () => (prevented = true) });
+  assert.equal(prevented, true);
 });
 
 test('the preload exposes exactly the contract as window.api and never hands the IPC event to the page', async () => {
@@ -127,5 +144,14 @@ test('the preload exposes exactly the contract as window.api and never hands the
   off();
   assert.equal(listeners.size, 0);
   assert.throws(() => api.on?.('not-an-event', () => {}), /Unknown event/);
-  assert.equal(EVENT_KEYS.length, 3);
+  // Every event main can push reaches the page on its own channel, with the payload only.
+  assert.deepEqual([...EVENT_KEYS].sort(), ['consoleState', 'keyringChanged', 'viewChanged']);
+  for (const event of EVENT_KEYS) {
+    const seen: unknown[] = [];
+    const stop = api.on?.(event, (p: unknown) => seen.push(p)) as () => void;
+    listeners.get(channel(event))?.({ sender: 'leak' }, { event });
+    assert.deepEqual(seen, [{ event }], event);
+    stop();
+  }
+  assert.equal(listeners.size, 0);
 });
