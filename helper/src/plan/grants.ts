@@ -1,6 +1,7 @@
 // Policy + facts → the concrete grants (uid, addresses, port, window), and what had to be skipped and why.
 import { formatPos } from '../errors.js';
 import type { Facts } from '../policy/facts.js';
+import { quoteName } from '../policy/names.js';
 import type { Policy, TimeWindow } from '../policy/types.js';
 
 /** One user allowed to reach one VM's console ports, maybe only within a window. */
@@ -41,12 +42,15 @@ export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; s
     const names: string[] = [];
     for (const u of e.users) {
       if (facts.users.has(u.name)) names.push(u.name);
-      else skipped.push({ where: formatPos(u.pos), message: `user \`${u.name}\` does not exist on this machine; skipped` });
+      else skipped.push({ where: formatPos(u.pos), message: `user \`${u.name}\` ${refusedWhy(facts, u.name) ?? 'does not exist on this machine'}; skipped` });
     }
     for (const g of e.groups) {
       const members = facts.groups.get(g.name);
-      if (!members) skipped.push({ where: formatPos(g.pos), message: `group \`${g.name}\` does not exist on this machine; skipped` });
+      if (!members) skipped.push({ where: formatPos(g.pos), message: `group \`${g.name}\` ${refusedWhy(facts, g.name) ?? 'does not exist on this machine'}; skipped` });
       else names.push(...members.filter((m) => facts.users.has(m)));
+      for (const r of facts.refused ?? []) {
+        if (r.key === g.name && r.member !== undefined) skipped.push({ where: formatPos(g.pos), message: `group \`${g.name}\`: member ${quoteName(r.member)} skipped (${r.why})` });
+      }
     }
     const ports = vm.port === null ? [vm.tlsPort] : [vm.tlsPort, vm.port];
     for (const name of names) {
@@ -59,6 +63,12 @@ export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; s
     }
   }
   return { grants, skipped };
+}
+
+// NSS answered, but with something we will not use (see system/nss.ts); the key was validated on load.
+function refusedWhy(facts: Facts, key: string): string | null {
+  const r = facts.refused?.find((x) => x.key === key && x.member === undefined);
+  return r ? `was refused (NSS answered: ${r.why})` : null;
 }
 
 /** A stable key for a window, for grouping and de-duplication. */

@@ -4,15 +4,18 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { messageOf } from '../errors.js';
 import type { Exec } from '../system/exec.js';
-import { enumerateUsers, lookupGroups, lookupUsers, type UserEntry } from '../system/nss.js';
+import { enumerateUsers, lookupGroups, lookupUsers, type Refused, type UserEntry } from '../system/nss.js';
 import type { Policy } from './types.js';
 
 /** Everything plan/ needs from the outside world, gathered once so planning stays pure. */
 export interface Facts {
   viewerGid: number | null;
+  /** By the name as the policy (or a group's member list) spells it; `name` inside is NSS's spelling. */
   users: Map<string, UserEntry>;
-  /** Group name → member user names (listed members and users whose primary group it is). */
+  /** Group name as the policy spells it → member user names (listed members and users whose primary group it is). */
   groups: Map<string, string[]>;
+  /** Answers NSS gave that we would not use (a name with a control character, a non-numeric uid), by key. */
+  refused?: Refused[];
   /** Server id → its addresses; absent when the host did not resolve. */
   addresses: Map<string, string[]>;
   /** Server id → CA PEM text; absent when unreadable. */
@@ -42,7 +45,8 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
     e.users.forEach((u) => userNames.add(u.name));
     e.groups.forEach((g) => entitledGroups.add(g.name));
   }
-  const groupEntries = await lookupGroups(src.exec, [...entitledGroups, policy.viewer.group]);
+  const refused: Refused[] = [];
+  const groupEntries = await lookupGroups(src.exec, [...entitledGroups, policy.viewer.group], refused);
   const groups = new Map<string, string[]>();
   let all: UserEntry[] | undefined;
   if ([...entitledGroups].some((g) => groupEntries.has(g))) {
@@ -57,7 +61,7 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
       members.forEach((m) => userNames.add(m));
     }
   }
-  const users = await lookupUsers(src.exec, [...userNames], all);
+  const users = await lookupUsers(src.exec, [...userNames], all, refused);
 
   const resolveHost = src.resolveHost ?? defaultResolve;
   const readCa = src.readCa ?? ((p: string) => readFile(p, 'utf8'));
@@ -88,6 +92,7 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
     viewerGid: groupEntries.get(policy.viewer.group)?.gid ?? null,
     users,
     groups,
+    refused,
     addresses,
     ca,
     serverProblems,

@@ -3,8 +3,10 @@ import net from 'node:net';
 
 /** VM and server ids: no escaping needed in sudoers (no `?*,:=\`), safe in file names. */
 export const ID_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** User and group names: the portable POSIX subset (plus `.` for first.last directory accounts). */
+/** Local accounts we create ourselves (the viewer group, via groupadd): the portable POSIX subset, plus `.`. */
 export const ACCOUNT_RE = /^[a-z_][a-z0-9_.-]{0,31}$/;
+/** Longest directory name accepted, in UTF-8 bytes (glibc's LOGIN_NAME_MAX is 256 with its NUL). */
+export const DIRECTORY_NAME_MAX_BYTES = 255;
 /** Absolute paths without spaces, globs, `..` or anything sudoers or a shell would interpret. */
 export const PATH_RE = /^(\/[A-Za-z0-9._+-]+)+$/;
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -16,9 +18,49 @@ export function checkId(value: string): string | null {
   return ID_RE.test(value) ? null : `must match ${ID_RE.source} (lowercase letters, digits, '_' and '-')`;
 }
 
-/** Why `value` is not an acceptable user or group name, or null. */
+/** Why `value` is not an acceptable name for a local account we create, or null. */
 export function checkAccount(value: string): string | null {
   return ACCOUNT_RE.test(value) ? null : `must match ${ACCOUNT_RE.source}`;
+}
+
+// What a terminal would act on (C0/C1 controls, DEL) and what would make a name display as another (line and
+// paragraph separators, bidirectional overrides and isolates).
+const UNSHOWN = '\\p{Cc}\\p{Zl}\\p{Zp}\\u202a-\\u202e\\u2066-\\u2069';
+// Plus `:`, which separates the fields of a passwd/group line (a line break, which ends it, is a control).
+const UNSHOWABLE_RE = new RegExp(`[${UNSHOWN}:]`, 'u');
+const UNSHOWN_ALL_RE = new RegExp(`[${UNSHOWN}]`, 'gu');
+
+/**
+ * Why `value` is not a user or group name as a directory may spell it (`alice@corp.example.com`, `Domain Users`,
+ * `CORP\alice`, `host$`, uppercase), or null. Names are only ever looked up and shown, never rendered into rules
+ * (those get numbers), so the check is about what NSS can return and what a person can read unambiguously.
+ */
+export function checkDirectoryName(value: string): string | null {
+  if (value === '') return 'must not be empty';
+  if (Buffer.byteLength(value, 'utf8') > DIRECTORY_NAME_MAX_BYTES) return `must be at most ${DIRECTORY_NAME_MAX_BYTES} bytes`;
+  if (UNSHOWABLE_RE.test(value)) return 'must not contain `:`, control characters, line breaks or bidirectional overrides';
+  if (value.trim() !== value) return 'must not begin or end with white space';
+  // getent and the C library read an all-digit key as a uid/gid, not a name.
+  if (/^[0-9]+$/.test(value)) return 'must not be all digits (it would be read as a number)';
+  // A leading `-` reads as an option to getent; `+`/`-` lines are NIS compat entries in /etc/passwd and /etc/group.
+  if (/^[-+]/.test(value)) return 'must not begin with `-` or `+`';
+  return null;
+}
+
+/** A name NSS returned, quoted for a terminal or a log: controls and display-spoofing characters become `\\uXXXX`. */
+export function quoteName(value: string): string {
+  const body = escapeUnshown(value.replace(/[\\"]/g, (c) => `\\${c}`));
+  return `"${body.length > 120 ? `${body.slice(0, 117)}...` : body}"`;
+}
+
+/** `value` with every control and display-spoofing character written as `\\uXXXX` (JSON leaves C1 and bidi raw). */
+export function escapeUnshown(value: string): string {
+  return value.replace(UNSHOWN_ALL_RE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+}
+
+/** Whether a uid or gid field from NSS is a plain decimal id (not `-1`, `1e3`, empty or out of range). */
+export function isNumericId(field: string): boolean {
+  return /^(0|[1-9][0-9]{0,9})$/.test(field) && Number(field) <= 4294967294;
 }
 
 /** Why `value` is not an acceptable absolute path, or null. */

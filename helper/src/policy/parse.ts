@@ -1,7 +1,7 @@
 // One YAML file → a fragment of the policy, with every problem reported at file:line:col.
 import { LineCounter, parseDocument, isScalar } from 'yaml';
 import type { Diagnostic, SourcePos } from '../errors.js';
-import { checkAccount, checkHost, checkId, checkPath, checkText } from './names.js';
+import { checkAccount, checkDirectoryName, checkHost, checkId, checkPath, checkText } from './names.js';
 import { readBridgePort, readClients, readDomain } from './host-parse.js';
 import { Reader, printable } from './reader.js';
 import { DAYS, type ClientNet, type Day, type Entitlement, type PortRange, type Server, type TimeWindow, type Vm } from './types.js';
@@ -208,7 +208,8 @@ function readEntitlement(r: Reader, node: unknown, at: SourcePos): Entitlement |
     if (!e) return [];
     const out: { name: string; pos: SourcePos }[] = [];
     for (const item of r.seq(e.value, `\`${k}\``, r.pos(e.key)) ?? []) {
-      const v = r.string(item, k === 'users' ? 'user name' : 'group name', r.pos(e.key), checkAccount);
+      // Any name the directory hands out; only its uid/gid ever reaches a rule.
+      const v = r.string(item, k === 'users' ? 'user name' : 'group name', r.pos(e.key), checkDirectoryName);
       if (v !== null) out.push({ name: v, pos: r.pos(item) });
     }
     return out;

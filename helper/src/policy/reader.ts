@@ -1,6 +1,7 @@
 // A small typed reader over YAML nodes that collects every problem with its file:line:col.
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, type Scalar } from 'yaml';
 import type { Diagnostic, SourcePos } from '../errors.js';
+import { escapeUnshown } from './names.js';
 
 type Maybe<T> = T | null;
 
@@ -108,6 +109,7 @@ export function describe(node: unknown): string {
 
 /** Renders hostile values visibly (newlines, tabs) and bounded in length. */
 export function printable(s: string): string {
-  const shown = JSON.stringify(s).slice(1, -1);
+  // JSON escapes C0 controls and quotes; escapeUnshown also C1 controls and bidi overrides a terminal would obey.
+  const shown = escapeUnshown(JSON.stringify(s).slice(1, -1));
   return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
 }
