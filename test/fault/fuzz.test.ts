@@ -4,8 +4,8 @@
 //   - nothing throws;
 //   - a rejected policy names file:line:col, and every value we know to be bad is named at its exact place;
 //   - an accepted policy contains only safe words, and its rendered sudoers file passes `visudo -c`, and sudo's
-//     own parser (`cvtsudoers -f json`) reads back exactly the intended grants: one exact command per
-//     (user, VM), as that user with the viewer group, no password, and nothing else;
+//     own parser (`cvtsudoers -e -f json`) reads back exactly the intended grants: one exact command per
+//     (uid, VM), by number, as root, no password, and nothing else;
 //   - a policy made only of plainly valid names is accepted.
 // FUZZ_RUNS scales the run counts; FUZZ_SEED repeats a run.
 import assert from 'node:assert/strict';
@@ -251,28 +251,31 @@ let tmp = '';
 let fileNo = 0;
 
 /** visudo accepts the file, and sudo's parser reads back exactly `want` (user → commands) and our Defaults. */
-async function checkSudoers(text: string, want: { user: string; group: string; command: string }[], openConsole: string): Promise<void> {
+async function checkSudoers(text: string, want: { uid: number; command: string }[], openConsole: string): Promise<void> {
   const file = path.join(tmp, `sudoers-${++fileNo}`);
   await writeFile(file, text, { mode: 0o440 });
   const v = await exec(['visudo', '-c', '-q', '-f', file]);
   assert.equal(v.code, 0, `visudo rejected:\n${text}\n${v.stderr}${v.stdout}`);
-  const c = await exec(['cvtsudoers', '-f', 'json', file]);
+  // -e expands the Cmnd_Aliases: what each uid may run, as sudo itself reads it.
+  const c = await exec(['cvtsudoers', '-e', '-f', 'json', file]);
   assert.equal(c.code, 0, `cvtsudoers failed: ${c.stderr}`);
   await rm(file);
   const parsed = JSON.parse(c.stdout) as { Defaults?: unknown[]; User_Specs?: unknown[]; [k: string]: unknown };
   assert.deepEqual(Object.keys(parsed).sort(), want.length > 0 ? ['Defaults', 'User_Specs'] : ['Defaults'], `unexpected sections: ${c.stdout}`);
   assert.deepEqual(parsed.Defaults, [{ Binding: [{ command: openConsole }], Options: [{ operation: 'list_add', env_keep: [...ENV_KEEP] }] }]);
-  const specs = (parsed.User_Specs ?? []).map((s) => JSON.stringify(s)).sort();
-  const expected = want
-    .map((w) =>
-      JSON.stringify({
-        User_List: [{ username: w.user }],
-        Host_List: [{ hostname: 'ALL' }],
-        Cmnd_Specs: [{ runasusers: [{ username: w.user }], runasgroups: [{ usergroup: w.group }], Options: [{ authenticate: false }], Commands: [{ command: w.command }] }],
-      }),
-    )
-    .sort();
-  assert.deepEqual(specs, [...new Set(expected)], `sudo reads other grants than intended from:\n${text}`);
+  // Every spec: one user by number, on ALL hosts, as root, no password, exact commands; nothing else.
+  const got: string[] = [];
+  for (const s of (parsed.User_Specs ?? []) as { User_List: unknown[]; Host_List: unknown; Cmnd_Specs: { Commands: { command: string }[] }[] }[]) {
+    assert.equal(s.User_List.length, 1, JSON.stringify(s));
+    const uid = (s.User_List[0] as { userid?: number }).userid;
+    assert.ok(Number.isInteger(uid), `a user not by number: ${JSON.stringify(s.User_List)}`);
+    assert.deepEqual(s.Host_List, [{ hostname: 'ALL' }]);
+    assert.equal(s.Cmnd_Specs.length, 1);
+    const { Commands, ...rest } = s.Cmnd_Specs[0]!;
+    assert.deepEqual(rest, { runasusers: [{ username: 'root' }], Options: [{ authenticate: false }] });
+    for (const cmd of Commands) got.push(`${uid} ${cmd.command}`);
+  }
+  assert.deepEqual(got.sort(), [...new Set(want.map((w) => `${w.uid} ${w.command}`))].sort(), `sudo reads other grants than intended from:\n${text}`);
 }
 
 describe('policy loader and sudoers renderer under generated input', { skip: skip ?? false }, () => {
@@ -337,7 +340,8 @@ describe('policy loader and sudoers renderer under generated input', { skip: ski
         const exact = p.quoting === 'json';
         // Nothing unsafe got through, whatever the helper's own patterns say.
         if (exact) for (const v of placed) if (v.kind !== 'other') assert.ok(!BAD[v.kind](v.value), `accepted a bad ${v.kind}: ${JSON.stringify(v.value)}`);
-        for (const w of [policy.viewer.group, ...policy.entitlements.flatMap((e) => [e.vm, ...e.users.map((u) => u.name), ...e.groups.map((g) => g.name)])]) {
+        // Of the policy's names only VM ids reach sudoers (users by uid, no group at all).
+        for (const w of policy.entitlements.map((e) => e.vm)) {
           assert.ok(!UNSAFE_IN_SUDOERS.test(w) && w !== 'ALL', `accepted an unsafe sudoers word: ${JSON.stringify(w)}`);
         }
         // The parser kept every entitlement as written.
@@ -353,8 +357,7 @@ describe('policy loader and sudoers renderer under generated input', { skip: ski
         const plan = makePlan(policy, facts, { backend: 'nftables', openConsole, stateDirArg });
         const want = policy.entitlements.flatMap((e) =>
           [...e.users.map((u) => u.name), ...e.groups.flatMap((g) => members.get(g.name) ?? [])].map((user) => ({
-            user,
-            group: policy.viewer.group,
+            uid: facts.users.get(user)!.uid,
             command: [openConsole, ...(stateDirArg ? ['--state-dir', stateDirArg] : []), e.vm].join(' '),
           })),
         );
@@ -381,16 +384,15 @@ describe('policy loader and sudoers renderer under generated input', { skip: ski
     );
   });
 
-  test('renderSudoers refuses every unsafe word and renders every safe one exactly', async () => {
+  test('renderSudoers refuses every unsafe word and renders every safe one exactly; user names never matter', async () => {
     let rendered = 0;
-    const word = nameOf(validAccount);
     const idWord = nameOf(validId);
     const pathWord = nameOf(fc.constantFrom('/usr/libexec/consolegate/open-console', '/opt/cg+1/open-console'));
     await fc.assert(
       fc.asyncProperty(
         fc.record({
-          grants: fc.array(fc.record({ user: word, vm: idWord }), { minLength: 1, maxLength: 4 }),
-          group: word,
+          // Names as a directory spells them, hostile ones included: only the uid may reach the file.
+          grants: fc.array(fc.record({ user: nameOf(validAccount), vm: idWord }), { minLength: 1, maxLength: 4 }),
           openConsole: pathWord,
           stateDirArg: fc.option(pathWord, { nil: null }),
           sources: fc.array(anyText.map((s) => `/etc/consolegate/policy.d/${s}.yaml`), { maxLength: 2 }),
@@ -402,14 +404,15 @@ describe('policy loader and sudoers renderer under generated input', { skip: ski
             text = renderSudoers({ ...o, grants, sources: ['/etc/consolegate/policy.yaml', ...o.sources] });
           } catch (err) {
             assert.ok(!(err instanceof ConsolegateError) && /refusing to write an unsafe sudoers word/.test((err as Error).message), `unexpected error: ${String(err)}`);
-            // It refused: at least one word must really be outside the contract (DESIGN.md: strict names, plain absolute paths).
+            // It refused: at least one word must really be outside the contract (DESIGN.md: strict ids, plain absolute paths).
             const badPath = (x: string) => BAD.path(x) || /\/\/|\/$/.test(x);
-            const refusedRightly = [o.group, ...o.grants.map((g) => g.user)].some(BAD.account) || o.grants.some((g) => BAD.id(g.vm)) || badPath(o.openConsole) || (o.stateDirArg !== null && badPath(o.stateDirArg));
+            const refusedRightly = o.grants.some((g) => BAD.id(g.vm)) || badPath(o.openConsole) || (o.stateDirArg !== null && badPath(o.stateDirArg));
             assert.ok(refusedRightly, `refused a safe input: ${JSON.stringify(o)}`);
             return;
           }
           rendered++;
-          const want = o.grants.map((g) => ({ user: g.user, group: o.group, command: [o.openConsole, ...(o.stateDirArg ? ['--state-dir', o.stateDirArg] : []), g.vm].join(' ') }));
+          assert.equal(renderSudoers({ ...o, grants: grants.map((g) => ({ ...g, user: 'someone' })), sources: ['/etc/consolegate/policy.yaml', ...o.sources] }), text, 'a user name changed the file');
+          const want = grants.map((g) => ({ uid: g.uid, command: [o.openConsole, ...(o.stateDirArg ? ['--state-dir', o.stateDirArg] : []), g.vm].join(' ') }));
           await checkSudoers(text, want, o.openConsole);
         },
       ),

@@ -111,10 +111,10 @@ entitlements:
 
     test('sudo -l shows exactly the intended commands; the viewer cannot be run directly', async () => {
       const l = await sb.run(['sudo', '-l', '-U', alice.name]);
-      const cmds = [...l.stdout.replace(/\n\s+/g, ' ').matchAll(/NOPASSWD: (\S+(?: \S+)*?)(?= \(|$)/gm)].map((m) => m[1]);
+      const cmds = [...l.stdout.replace(/\n\s+/g, ' ').matchAll(/NOPASSWD: (\S+(?: \S+)*?)(?= \(|$)/gm)].flatMap((m) => m[1]!.split(', '));
       const want = ['vm1', 'vm6', 'vmin', 'vmout'].map((v) => `${sb.openConsole} --state-dir ${sb.stateDir} ${v}`);
       assert.deepEqual(cmds.sort(), want.sort(), l.stdout);
-      assert.match(l.stdout, new RegExp(`\\(${alice.name} : ${sb.viewerGroup}\\) NOPASSWD`));
+      assert.match(l.stdout, /\(root\) NOPASSWD/);
       const none = await sb.run(['sudo', '-l', '-U', bob.name]);
       assert.match(none.stdout, /is not allowed to run sudo/);
       const direct = await sb.run([sb.viewer, '-'], { user: alice, input: '[virt-viewer]\nhost=127.0.0.1\ntls-port=20002\n' });
@@ -127,18 +127,21 @@ entitlements:
     test('open-console outside sudo, or for a VM that is not yours, is refused', async () => {
       const noSudo = await sb.run([sb.openConsole, '--state-dir', sb.stateDir, 'vm1'], { user: alice, gid });
       assert.equal(noSudo.code, 65);
-      const table = await sb.run([sb.openConsole, '--state-dir', sb.stateDir, 'vm1'], { user: alice, env: { SUDO_UID: String(alice.uid) } });
-      assert.equal(table.code, 66, 'the table is unreadable without the viewer group');
+      const forged = await sb.run([sb.openConsole, '--state-dir', sb.stateDir, 'vm1'], { user: alice, gid, env: { SUDO_UID: String(alice.uid) } });
+      assert.equal(forged.code, 65, 'SUDO_UID alone does not make a caller: open-console must run as root');
+      assert.equal((await sb.sudoOpen(alice, 'vmg')).code, 1, 'no sudo rule for a VM that is not hers');
     });
 
-    test('files: sudoers 0440 root, table root:viewer 0640, views owned by their user 0400', async () => {
+    test('files: sudoers 0440 root, table root:root 0600, views root:root 0640 with an ACL for their user', async () => {
       const mode = async (f: string) => {
         const s = await stat(f);
         return [s.mode & 0o7777, s.uid, s.gid];
       };
       assert.deepEqual(await mode(sb.sudoersFile), [0o440, 0, 0]);
-      assert.deepEqual(await mode(path.join(sb.stateDir, 'console-table.json')), [0o640, 0, gid]);
-      assert.deepEqual(await mode(path.join(sb.stateDir, 'views', `${alice.uid}.json`)), [0o400, alice.uid, alice.gid]);
+      assert.deepEqual(await mode(path.join(sb.stateDir, 'console-table.json')), [0o600, 0, 0]);
+      assert.deepEqual(await mode(path.join(sb.stateDir, 'views', `${alice.uid}.json`)), [0o640, 0, 0]);
+      const acl = await sb.run(['getfacl', '-n', '-c', path.join(sb.stateDir, 'views', `${alice.uid}.json`)]);
+      assert.deepEqual(acl.stdout.trim().split('\n'), ['user::rw-', `user:${alice.uid}:r--`, 'group::---', 'mask::r--', 'other::---']);
       const view = JSON.parse(await readFile(path.join(sb.stateDir, 'views', `${alice.uid}.json`), 'utf8'));
       assert.deepEqual(view.vms.map((v: { id: string }) => v.id), ['vm1', 'vm6', 'vmin', 'vmout']);
       await assert.rejects(stat(path.join(sb.stateDir, 'views', `${bob.uid}.json`)));
@@ -161,7 +164,7 @@ entitlements:
       const stop = path.join(sb.dir, `stop-${backend}`);
       const loop = (cmd: string) => `n=0; c=0; while [ ! -e ${stop} ]; do if ${cmd} >/dev/null 2>&1; then c=$((c+1)); fi; n=$((n+1)); done; echo "$n $c"`;
       const bobLoop = sb.run(['bash', '-c', loop(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/20002'`)], { user: bob, gid });
-      const aliceLoop = sb.run(['bash', '-c', loop(`sudo -n -u ${alice.name} -g ${sb.viewerGroup} ${sb.openConsole} --state-dir ${sb.stateDir} vm1`)], { user: alice });
+      const aliceLoop = sb.run(['bash', '-c', loop(`sudo -n ${sb.openConsole} --state-dir ${sb.stateDir} vm1`)], { user: alice });
       for (let i = 0; i < 6; i++) {
         // Alternate between two policies that both entitle alice to vm1 (one adds bob to vm6).
         const text = basePolicy() + (i % 2 === 0 ? `  - { vm: vm6, users: [${bob.name}] }\n` : '');

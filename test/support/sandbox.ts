@@ -165,9 +165,9 @@ export class Sandbox {
     return this.run(['node', HELPER, ...args], { env });
   }
 
-  /** The exact sudo path a launcher uses: `sudo -n -u me -g viewergroup open-console --state-dir … vm`. */
-  sudoOpen(user: TestUser, vm: string, input = ''): Promise<ExecResult> {
-    return this.run(['sudo', '-n', '-u', user.name, '-g', this.viewerGroup, this.openConsole, '--state-dir', this.stateDir, vm], { user, input });
+  /** The exact sudo path a launcher uses: `sudo -n open-console --state-dir … vm` (run as root; drops to `user`). */
+  sudoOpen(user: TestUser, vm: string, input = '', env: Record<string, string> = {}): Promise<ExecResult> {
+    return this.run(['sudo', '-n', this.openConsole, '--state-dir', this.stateDir, vm], { user, input, env });
   }
 
   /** A plain TCP connect as `user` (with `gid` if given); true when it connected. */

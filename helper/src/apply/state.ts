@@ -1,11 +1,14 @@
-// The state directory: console table (viewer group only), per-user views, and state.json (what apply did).
+// The state directory: console table (root only), per-user views (root-owned, their user reads them through an
+// ACL), and state.json (what apply did).
 import { rmSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { statePaths } from '../paths.js';
 import type { Backend } from '../plan/plan.js';
-import { readIfExists, readFileStateSync, replaceSync, sameState, statIfExists, writeAtomic, type FileSpec, type FileState } from '../system/fs.js';
+import type { Exec } from '../system/exec.js';
+import { readIfExists, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
 import type { Step } from './step.js';
+import { readAcls, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, type ViewState, type ViewWrite } from './view-files.js';
 import type { ViewerOriginal } from './viewer.js';
 
 /** state.json: written last, only after every other step succeeded. */
@@ -40,56 +43,64 @@ async function restoreFile(s: FileSnapshot): Promise<void> {
   else await writeAtomic(s.file, s.content, s.spec);
 }
 
-/** The step's snapshot: table and state.json (fsynced files), and every view as it was, by path. */
+/** The step's snapshot: table and state.json (fsynced files), and every view as it was (content, owner, ACL). */
 interface StateSnapshot {
   files: FileSnapshot[];
-  views: Map<string, FileState | null>;
+  views: Map<string, ViewState | null>;
 }
 
 /** What the state step writes. */
 export interface StateContent {
+  /** Runs getfacl/setfacl for the views' ACLs. */
+  exec: Exec;
   stateDir: string;
   table: string;
-  viewerGid: number;
-  views: Map<number, { gid: number; content: string }>;
+  views: Map<number, { content: string }>;
   /** Builds state.json once the firewall is loaded (it records the live listing). */
   state: () => Promise<StateFile>;
 }
 
+/** The table's owner and mode: root only (open-console reads it as root; nothing of it is the viewer group's). */
+export const TABLE_SPEC = { mode: 0o600, uid: 0, gid: 0 } as const;
+
 /** Writes table, views and state.json; stale views of users no longer entitled are removed. */
 export function stateStep(c: StateContent): Step<StateSnapshot> {
   const p = statePaths(c.stateDir);
-  const viewFile = (uid: number) => path.join(p.views, `${uid}.json`);
   let before: StateSnapshot | null = null;
   return {
     name: 'state directory',
     snapshot: async () => {
-      const views = new Map<string, FileState | null>();
-      for (const f of [...(await listViews(p.views)), ...[...c.views.keys()].map(viewFile)]) if (!views.has(f)) views.set(f, readFileStateSync(f));
+      const acls = await readAcls(c.exec, p.views);
+      const views = new Map<string, ViewState | null>();
+      for (const f of [...(await listViews(p.views)), ...[...c.views.keys()].map((uid) => viewFile(p.views, uid))]) if (!views.has(f)) views.set(f, readView(f, acls));
       return (before = { files: await Promise.all([p.table, p.state].map(snapshotFile)), views });
     },
     apply: async () => {
       await mkdir(p.views, { recursive: true, mode: 0o755 });
-      await writeAtomic(p.table, c.table, { mode: 0o640, uid: 0, gid: c.viewerGid });
-      // Views are written without fsync: they are convenience, and apply rewrites them on the next run.
+      await chmod(p.views, 0o755);
+      await writeAtomic(p.table, c.table, TABLE_SPEC);
+      const acls = before === null ? await readAcls(c.exec, p.views) : null;
+      const writes: ViewWrite[] = [];
       for (const [uid, v] of c.views) {
-        const file = viewFile(uid);
-        const spec = { mode: 0o400, uid, gid: v.gid };
+        const file = viewFile(p.views, uid);
         // The snapshot has read every view this loop writes (absent ones as null); read only without one.
-        const now = before?.views.has(file) ? before.views.get(file)! : readFileStateSync(file);
-        if (!sameState(now, v.content, spec)) replaceSync(file, v.content, spec);
+        const now = before?.views.has(file) ? before.views.get(file)! : readView(file, acls ?? new Map());
+        if (!viewIsCurrent(now, uid, v.content)) writes.push({ file, content: v.content, spec: VIEW_SPEC, acl: viewAcl(uid) });
       }
-      const keep = new Set([...c.views.keys()].map(viewFile));
+      await writeViews(c.exec, writes);
+      const keep = new Set([...c.views.keys()].map((uid) => viewFile(p.views, uid)));
       for (const f of await listViews(p.views)) if (!keep.has(f)) rmSync(f, { force: true });
       await writeAtomic(p.state, JSON.stringify(await c.state(), null, 2) + '\n', { mode: 0o600, uid: 0, gid: 0 });
     },
     rollback: async (snapshot) => {
       for (const s of snapshot.files) await restoreFile(s);
+      const writes: ViewWrite[] = [];
       for (const [file, was] of snapshot.views) {
         if (was === null) rmSync(file, { force: true });
-        // A view too large to have been read was not ours: it stays replaced.
-        else if (was.content !== null && !sameState(readFileStateSync(file), was.content, was.spec)) replaceSync(file, was.content, was.spec);
+        // A view too large (or too busy) to have been read was not ours: it stays replaced.
+        else if (was.file.content !== null) writes.push({ file, content: was.file.content, spec: was.file.spec, acl: was.acl });
       }
+      await writeViews(c.exec, writes);
     },
   };
 }

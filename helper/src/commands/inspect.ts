@@ -1,11 +1,11 @@
 // Compares the live system with a plan: the differences are "changes pending" for plan and "drift" for status.
-import path from 'node:path';
 import { liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
-import { listViews, readState } from '../apply/state.js';
+import { listViews, readState, TABLE_SPEC } from '../apply/state.js';
+import { readAcls, readView, viewFile, viewIsCurrent } from '../apply/view-files.js';
 import { statePaths } from '../paths.js';
 import type { Plan } from '../plan/plan.js';
 import type { Exec } from '../system/exec.js';
-import { matches, readFileStateSync, sameState, statIfExists } from '../system/fs.js';
+import { matches, statIfExists } from '../system/fs.js';
 
 /** One difference between what is and what the policy wants. */
 export interface Difference {
@@ -44,12 +44,16 @@ export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; 
   }
 
   const sp = statePaths(paths.stateDir);
-  if (plan.viewer.gid !== null && !(await matches(sp.table, plan.table, { mode: 0o640, uid: 0, gid: plan.viewer.gid }))) {
-    add('table', `${sp.table} is missing or differs from the policy`);
+  if (!(await matches(sp.table, plan.table, TABLE_SPEC))) {
+    const st = await statIfExists(sp.table);
+    add('table', st === null ? `${sp.table} is missing` : `${sp.table} differs from the policy (content, or not root:root mode 0600)`);
   }
-  const expected = new Map([...plan.views].map(([uid, v]) => [path.join(sp.views, `${uid}.json`), { uid, ...v }]));
+  const acls = await readAcls(run, sp.views);
+  const expected = new Map([...plan.views].map(([uid, v]) => [viewFile(sp.views, uid), { uid, ...v }]));
   for (const [file, v] of expected) {
-    if (!sameState(readFileStateSync(file), v.content, { mode: 0o400, uid: v.uid, gid: v.gid })) add('views', `${file} is missing or out of date`);
+    const now = readView(file, acls);
+    if (now === null) add('views', `${file} is missing`);
+    else if (!viewIsCurrent(now, v.uid, v.content)) add('views', `${file} is out of date (content, or not root:root 0640 with only user:${v.uid}:r in its ACL)`);
   }
   for (const file of await listViews(sp.views)) if (!expected.has(file)) add('views', `${file} belongs to a user who is no longer entitled`);
   return diffs;

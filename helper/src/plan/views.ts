@@ -1,4 +1,4 @@
-// What open-console and the launcher read: the console table (viewer group only) and one view per user.
+// What open-console and the launcher read: the console table (root only) and one view per user (that user only).
 import type { Policy, TimeWindow } from '../policy/types.js';
 import type { Facts } from '../policy/facts.js';
 import type { Grant } from './grants.js';
@@ -24,14 +24,19 @@ export interface TableVm {
   grants: { uid: number; window: WindowJson | null }[];
 }
 
-/** The console table, `console-table.json`: everything open-console needs and nothing else. */
+/**
+ * The console table, `console-table.json` (root:root 0600): everything open-console needs and nothing else.
+ * `utcOffsetMinutes` is the offset the firewall's windows were rendered with: open-console judges windows with it,
+ * never with the caller's `TZ`, so both say the same until the next apply.
+ */
 export interface ConsoleTable {
-  version: 1;
-  viewer: { path: string; group: string; gid: number };
+  version: 2;
+  viewer: { path: string; gid: number };
+  utcOffsetMinutes: number;
   vms: Record<string, TableVm>;
 }
 
-/** One user's view file. */
+/** One user's view file (root:root 0640, readable by its user through an ACL entry). */
 export interface ViewFile {
   version: 1;
   user: string;
@@ -69,7 +74,7 @@ export function renderTable(policy: Policy, facts: Facts, grants: Grant[]): Cons
     });
     entry.grants.push({ uid: g.uid, window: windowJson(g.window) });
   }
-  return { version: 1, viewer: { ...policy.viewer, gid: facts.viewerGid ?? -1 }, vms: sortKeys(vms) };
+  return { version: 2, viewer: { path: policy.viewer.path, gid: facts.viewerGid ?? -1 }, utcOffsetMinutes: facts.utcOffsetMinutes, vms: sortKeys(vms) };
 }
 
 /** Renders one view per entitled uid. */
@@ -89,7 +94,8 @@ export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole
         host: server.host,
         tlsPort: vm.tlsPort,
         windows: [],
-        command: ['sudo', '-n', '-u', g.user, '-g', policy.viewer.group, ...consoleCommand(opts.openConsole, opts.stateDirArg, vm.id)],
+        // sudo runs open-console as root; it takes the caller from SUDO_UID and drops to her uid itself.
+        command: ['sudo', '-n', ...consoleCommand(opts.openConsole, opts.stateDirArg, vm.id)],
       };
       view.vms.push(entry);
     }

@@ -1,6 +1,6 @@
 // Files the helper owns: atomic replace (temp in the same directory, owner/mode set, fsync, rename).
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { chmod, chown, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -101,9 +101,15 @@ const MAX_READ = 1024 * 1024;
 export function readFileStateSync(file: string): FileState | null {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // O_NONBLOCK: a lease on the file (its owner may take one) or a FIFO fails the open instead of blocking it.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'EWOULDBLOCK' || code === 'EAGAIN' || code === 'ELOOP') {
+      const st = lstatSync(file);
+      return { content: null, spec: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+    }
     throw err;
   }
   try {

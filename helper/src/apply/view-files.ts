@@ -1,0 +1,96 @@
+// View files: root:root 0640 with one ACL entry `user:<uid>:r`, so only their user reads them and she owns
+// nothing root ever opens (no lease, chmod, truncate or FIFO of hers can make apply wait or fail).
+import { closeSync, fchmodSync, fchownSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { mustExec, type Exec } from '../system/exec.js';
+import { readFileStateSync, sameState, tempPathFor, type FileSpec, type FileState } from '../system/fs.js';
+
+/** Owner and base mode of every view; the group bits show the ACL mask. */
+export const VIEW_SPEC: FileSpec = { mode: 0o640, uid: 0, gid: 0 };
+
+/** The ACL a view of `uid` carries, in getfacl's order and spelling. */
+export function viewAcl(uid: number): string[] {
+  return ['user::rw-', `user:${uid}:r--`, 'group::---', 'mask::r--', 'other::---'];
+}
+
+/** A view as found: content, owner and mode, and its ACL entries (null when it does not exist). */
+export interface ViewState {
+  file: FileState;
+  acl: string[];
+}
+
+/** getfacl/setfacl quote a path's special characters as `\ooo`. */
+function quote(p: string): string {
+  return p.replace(/[^A-Za-z0-9._/+@-]/g, (c) => [...Buffer.from(c)].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join(''));
+}
+function unquote(p: string): string {
+  return Buffer.from(p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), 'latin1').toString('utf8');
+}
+
+/** Every file's ACL entries under `dir` (one getfacl for all): path → entries. Empty when `dir` is missing. */
+export async function readAcls(run: Exec, dir: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const r = await run(['getfacl', '--numeric', '--absolute-names', '--recursive', '--', dir]);
+  if (r.code !== 0 && /No such file or directory/.test(r.stderr) && r.stdout === '') return out;
+  if (r.code !== 0 && r.stdout === '') throw new Error(`getfacl ${dir}: ${r.stderr.trim() || `exit ${r.code}`} (is the package acl installed?)`);
+  for (const block of r.stdout.split(/\n\n+/)) {
+    const lines = block.split('\n').filter((l) => l !== '');
+    const head = lines.find((l) => l.startsWith('# file: '));
+    if (head === undefined) continue;
+    out.set(unquote(head.slice('# file: '.length)), lines.filter((l) => !l.startsWith('#')));
+  }
+  return out;
+}
+
+/** Reads one view's content, owner, mode and (from `acls`) its ACL. */
+export function readView(file: string, acls: Map<string, string[]>): ViewState | null {
+  const state = readFileStateSync(file);
+  return state === null ? null : { file: state, acl: acls.get(file) ?? [] };
+}
+
+/** True when a view is exactly what `uid` should have. */
+export function viewIsCurrent(v: ViewState | null, uid: number, content: string): boolean {
+  return v !== null && sameState(v.file, content, VIEW_SPEC) && v.acl.join('\n') === viewAcl(uid).join('\n');
+}
+
+/** One file to put in place: content, owner/mode, ACL entries. */
+export interface ViewWrite {
+  file: string;
+  content: string;
+  spec: FileSpec;
+  acl: string[];
+}
+
+/**
+ * Replaces each file atomically: all temp files are written, then one `setfacl --restore` gives each its ACL,
+ * then each is renamed into place, so no view is ever visible without its ACL. No fsync: apply rewrites views.
+ */
+export async function writeViews(run: Exec, writes: ViewWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  const temps: string[] = [];
+  try {
+    for (const w of writes) {
+      const tmp = tempPathFor(w.file);
+      temps.push(tmp);
+      const fd = openSync(tmp, 'wx', 0o600);
+      try {
+        writeSync(fd, w.content);
+        fchownSync(fd, w.spec.uid, w.spec.gid);
+        fchmodSync(fd, w.spec.mode);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const restore = writes.map((w, i) => `# file: ${quote(temps[i]!)}\n${w.acl.join('\n')}\n`).join('\n');
+    await mustExec(run, ['setfacl', `--restore=-`], { input: restore });
+    writes.forEach((w, i) => renameSync(temps[i]!, w.file));
+  } catch (err) {
+    for (const t of temps) rmSync(t, { force: true });
+    throw new Error(`views: ${err instanceof Error ? err.message : String(err)} (setfacl is in the package acl; the filesystem must support POSIX ACLs)`, { cause: err });
+  }
+}
+
+/** The path of uid's view in `dir`. */
+export function viewFile(dir: string, uid: number): string {
+  return path.join(dir, `${uid}.json`);
+}
