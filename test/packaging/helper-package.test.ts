@@ -22,7 +22,7 @@ const COMMON = [
   ['/usr/lib/sysusers.d/consolegate.conf', '0644'],
   ['/etc/consolegate/policy.d', '0755'],
 ] as const;
-const UNITS = ['consolegate-apply-early.service', 'consolegate-apply.service', 'consolegate-apply.path', 'consolegate-refresh.timer', 'consolegate-.service.d/hardening.conf'];
+const UNITS = ['consolegate-apply-early.service', 'consolegate-apply.service', 'consolegate-apply.path', 'consolegate-refresh.timer', 'consolegate-watch.service', 'consolegate-.service.d/hardening.conf'];
 
 interface Entry {
   mode: string;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exec, helperPackages, missing, mustExec } from './support/env.js';
 
-const UNITS = ['consolegate-apply-early.service', 'consolegate-apply.service', 'consolegate-apply.path', 'consolegate-refresh.timer'];
+const UNITS = ['consolegate-apply-early.service', 'consolegate-apply.service', 'consolegate-apply.path', 'consolegate-refresh.timer', 'consolegate-watch.service'];
 /** The exposure docs/packaging.md states (systemd 252); a change to the sandbox must update both. */
 const MAX_EXPOSURE = 2.5;
 
@@ -32,7 +32,7 @@ describe('systemd units', { skip: await missing('systemd-analyze', 'systemd') },
     assert.equal(r.code, 0);
   });
 
-  for (const unit of ['consolegate-apply-early.service', 'consolegate-apply.service']) {
+  for (const unit of ['consolegate-apply-early.service', 'consolegate-apply.service', 'consolegate-watch.service']) {
     it(`systemd-analyze security rates ${unit} at most ${MAX_EXPOSURE}`, async () => {
       const r = await mustExec(exec, ['systemd-analyze', 'security', '--offline=yes', `--root=${root}`, unit]);
       const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(r.stdout);

@@ -9,7 +9,7 @@ CG_POLICY=/etc/consolegate/policy.yaml
 CG_POLICY_DIR=/etc/consolegate/policy.d
 CG_STATE_DIR=/var/lib/consolegate
 CG_SUDOERS=/etc/sudoers.d/consolegate
-CG_UNITS="consolegate-apply-early.service consolegate-apply.service consolegate-apply.path consolegate-refresh.timer"
+CG_UNITS="consolegate-apply-early.service consolegate-apply.service consolegate-apply.path consolegate-refresh.timer consolegate-watch.service"
 
 cg_warn() { echo "consolegate-helper: $*" >&2; }
 

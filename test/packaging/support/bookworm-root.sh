@@ -4,12 +4,13 @@
 #                           systemctl for presets, no viewer)
 #   bookworm-root.sh deps   minbase + what consolegate-helper depends on, with virt-viewer's .deb kept in
 #                           apt's cache so `apt-get install --reinstall virt-viewer` works offline later
+#   bookworm-root.sh firewalld   deps + firewalld and the D-Bus it talks over (the watch boot test)
 # The cache lives outside the repo (CONSOLEGATE_TEST_CACHE, default /var/cache/consolegate-test) because
 # debootstrap takes minutes and CI runs on the same machine again. The name carries a hash of what goes
 # into the root (release, package list, recipe version), so changing any of them builds a fresh root.
 set -euo pipefail
 
-stage=${1:?usage: bookworm-root.sh base|deps}
+stage=${1:?usage: bookworm-root.sh base|deps|firewalld}
 cache=${CONSOLEGATE_TEST_CACHE:-/var/cache/consolegate-test}
 # What the helper's Depends: pull in on a real install (Recommends stay out: tests need speed, not a desktop).
 deps=(nodejs sudo nftables virt-viewer)
@@ -58,6 +59,19 @@ build_deps() {
   tar -C "$tmp/root" -cf "$out.part" . && mv "$out.part" "$out"
 }
 
+build_firewalld() {
+  local deps=$1 out=$2 tmp
+  tmp=$(mktemp -d /var/tmp/cg-root.XXXXXX)
+  trap 'rm -rf "$tmp"' RETURN
+  mkdir "$tmp/root" && tar -C "$tmp/root" -xf "$deps"
+  cp /etc/resolv.conf "$tmp/root/etc/resolv.conf"
+  printf '#!/bin/sh\nexit 101\n' >"$tmp/root/usr/sbin/policy-rc.d" && chmod 0755 "$tmp/root/usr/sbin/policy-rc.d"
+  in_root "$tmp/root" env DEBIAN_FRONTEND=noninteractive sh -c \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends firewalld dbus' >"$tmp/log" 2>&1 || { tail -n 30 "$tmp/log" >&2; return 1; }
+  rm -f "$tmp/root/usr/sbin/policy-rc.d"
+  tar -C "$tmp/root" -cf "$out.part" . && mv "$out.part" "$out"
+}
+
 mkdir -p "$cache"
 base="$cache/bookworm-minbase-$key.tar"
 full="$cache/bookworm-deps-$key.tar"
@@ -68,5 +82,10 @@ flock 9
 case $stage in
   base) echo "$base" ;;
   deps) [[ -f $full ]] || build_deps "$base" "$full"; echo "$full" ;;
+  firewalld)
+    [[ -f $full ]] || build_deps "$base" "$full"
+    fw="$cache/bookworm-firewalld-$key.tar"
+    [[ -f $fw ]] || build_firewalld "$full" "$fw"
+    echo "$fw" ;;
   *) echo "bookworm-root.sh: unknown stage $stage" >&2; exit 64 ;;
 esac

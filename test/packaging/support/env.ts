@@ -64,6 +64,7 @@ export const UNIT_TARGETS = {
   'consolegate-apply.service': 'multi-user.target',
   'consolegate-apply.path': 'paths.target',
   'consolegate-refresh.timer': 'timers.target',
+  'consolegate-watch.service': 'sysinit.target',
 };
 
 /** A one-VM policy entitling alice, with the given viewer group. */
