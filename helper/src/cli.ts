@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { apply } from './commands/apply.js';
 import { audit } from './commands/audit.js';
+import { host } from './commands/host.js';
 import type { Context, Outcome, Output } from './commands/context.js';
 import { plan } from './commands/plan.js';
 import { remove } from './commands/remove.js';
@@ -41,12 +42,16 @@ commands:
   audit      recent denied connection attempts from the kernel log      exit 0
   restore    load the rules the last apply saved, without the policy    exit 0 (boot: before the policy is read)
   watch      put our rules back at once when another tool changes them  runs until stopped (exit 0); 1 if nft is missing
+  host plan|apply|status|remove --server NAME
+             on the hypervisor: console ports only from \`clients\`,      exit codes as plan, apply, status, remove
+             guest bridge ports bound to their MAC/IPs (docs/host.md)
 
 options:
   --policy FILE  main policy file (default /etc/consolegate/policy.yaml, or $CONSOLEGATE_POLICY)
   --json         one JSON document on stdout
   --strict       users, groups or hosts that do not resolve are errors, not warnings
-  --since TIME   audit: only attempts after TIME (e.g. "1 hour ago", an ISO date)`;
+  --since TIME   audit: only attempts after TIME (e.g. "1 hour ago", an ISO date)
+  --server NAME  host: this hypervisor's server id in the policy (default $CONSOLEGATE_SERVER)`;
 
 /** Runs the CLI and returns the exit code; never calls process.exit itself (main below does). */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -65,6 +70,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         json: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false },
         since: { type: 'string' },
+        server: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -74,8 +80,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return EXIT.ok;
     }
     const [name, ...extra] = positionals;
-    if (name === undefined || !(name in COMMANDS) || extra.length > 0) {
-      throw new ConsolegateError('USAGE', name === undefined ? 'no command given' : extra.length > 0 ? `unexpected argument \`${extra[0]}\`` : `unknown command \`${name}\``);
+    const isHost = name === 'host'; // `host <action>`: the one command with a subcommand
+    if (name === undefined || !(isHost || name in COMMANDS) || extra.length > (isHost ? 1 : 0)) {
+      throw new ConsolegateError('USAGE', name === undefined ? 'no command given' : extra.length > (isHost ? 1 : 0) ? `unexpected argument \`${extra[isHost ? 1 : 0]}\`` : `unknown command \`${name}\``);
     }
     const ctx: Context = {
       paths: resolvePaths(env, values.policy),
@@ -85,6 +92,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       strict: values.strict === true,
       since: values.since ?? null,
     };
+    if (isHost) return OUTCOME_EXIT[await host(ctx, { action: extra[0], server: values.server ?? env.CONSOLEGATE_SERVER, virsh: env.CONSOLEGATE_VIRSH || undefined })];
     return OUTCOME_EXIT[await COMMANDS[name as keyof typeof COMMANDS](ctx)];
   } catch (err) {
     const e = err instanceof ConsolegateError ? err : new ConsolegateError(isUsage(err) ? 'USAGE' : 'SYSTEM', messageOf(err), { cause: err });
