@@ -153,7 +153,7 @@ describe('consolegate-helper packages', () => {
         _consolegate_helper; echo "\${COMPREPLY[*]}"`;
       return (await mustExec(exec, ['bash', '-c', script, '_', path.join(DESC, 'bash-completion'), ...words])).stdout.trim();
     };
-    assert.equal(await complete(''), 'validate plan apply status remove audit');
+    assert.equal(await complete(''), 'validate plan apply status remove audit restore watch');
     assert.equal(await complete('st'), 'status');
     assert.equal(await complete('apply', '--'), '--policy --json --strict --help');
     assert.equal(await complete('--policy', 'p.yaml', 'audit', '--s'), '--strict --since');
