@@ -1,7 +1,7 @@
 // `npm run bench`: runs the benchmarks in network namespaces and prints their tables. Never asserts timings:
 // a benchmark fails only when it cannot measure (a setup step failed, or a variant did not enforce).
 //
-//   node --import tsx bench/run.ts [--quick] [--only apply,connect,memory] [--markdown] [--json FILE]
+//   node --import tsx bench/run.ts [--quick] [--only apply,connect,memory,sudo] [--markdown] [--json FILE]
 //                                  [--sizes 10,100000] [--backends nftables] [--runs 1]   (apply only)
 //
 // --quick (or BENCH_QUICK=1) uses small sizes so CI can keep the benchmarks working in about a minute.
@@ -10,13 +10,14 @@ import { parseArgs } from 'node:util';
 import { benchApply } from './apply.js';
 import { benchConnect } from './connect.js';
 import { benchMemory } from './memory.js';
+import { benchSudoCheck } from './sudo-check.js';
 import { describeMachine, loadAverage, machineLines } from './support/machine.js';
 import { nativeUnavailable } from './support/native.js';
 import { renderTable, type Table } from './support/report.js';
 import { cleanupAllWorlds } from './support/world.js';
 import { rootTestsUnavailable } from '../test/support/sandbox.js';
 
-const ALL = ['apply', 'connect', 'memory'] as const;
+const ALL = ['apply', 'connect', 'memory', 'sudo'] as const;
 type Bench = (typeof ALL)[number];
 
 async function main(): Promise<number> {
@@ -75,6 +76,12 @@ async function main(): Promise<number> {
     const r = await benchMemory({ entitlements: quick ? 10_000 : 100_000, repeats: quick ? 2 : 5, log });
     tables.push(r.table);
     raw.memory = r.raw;
+  }
+  if (only.includes('sudo')) {
+    // The per-click sudo check at 10 and at 100,000 entitlements, with the real rendered file (issue 12).
+    const r = await benchSudoCheck({ sizes: quick ? [10, 10_000] : [10, 100_000], rounds: quick ? 2 : 6, callsPerRound: quick ? 5 : 10, log });
+    tables.push(r.table);
+    raw.sudo = r.raw;
   }
 
   const format = values.markdown ? 'markdown' : 'text';

@@ -5,12 +5,13 @@
 #   bookworm-root.sh deps   minbase + what consolegate-helper depends on, with virt-viewer's .deb kept in
 #                           apt's cache so `apt-get install --reinstall virt-viewer` works offline later
 #   bookworm-root.sh firewalld   deps + firewalld and the D-Bus it talks over (the watch boot test)
+#   bookworm-root.sh ansible     deps + python3, python3-apt (Ansible's modules) and acl: the role's test
 # The cache lives outside the repo (CONSOLEGATE_TEST_CACHE, default /var/cache/consolegate-test) because
 # debootstrap takes minutes and CI runs on the same machine again. The name carries a hash of what goes
 # into the root (release, package list, recipe version), so changing any of them builds a fresh root.
 set -euo pipefail
 
-stage=${1:?usage: bookworm-root.sh base|deps|firewalld}
+stage=${1:?usage: bookworm-root.sh base|deps|firewalld|ansible}
 cache=${CONSOLEGATE_TEST_CACHE:-/var/cache/consolegate-test}
 # What the helper's Depends: pull in on a real install (Recommends stay out: tests need speed, not a desktop).
 deps=(nodejs sudo nftables virt-viewer)
@@ -72,6 +73,22 @@ build_firewalld() {
   tar -C "$tmp/root" -cf "$out.part" . && mv "$out.part" "$out"
 }
 
+# deps + Python, which Ansible's modules run on (apt's `deb:` needs python3-apt): the Ansible role's test. The role
+# installs the helper itself, offline, so whatever its Depends: names beyond `deps` (acl) is here too.
+ansible_deps=(python3 python3-apt acl)
+build_ansible() {
+  local deps=$1 out=$2 tmp
+  tmp=$(mktemp -d /var/tmp/cg-root.XXXXXX)
+  trap 'rm -rf "$tmp"' RETURN
+  mkdir "$tmp/root" && tar -C "$tmp/root" -xf "$deps"
+  cp /etc/resolv.conf "$tmp/root/etc/resolv.conf"
+  printf '#!/bin/sh\nexit 101\n' >"$tmp/root/usr/sbin/policy-rc.d" && chmod 0755 "$tmp/root/usr/sbin/policy-rc.d"
+  in_root "$tmp/root" env DEBIAN_FRONTEND=noninteractive sh -c \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"' _ "${ansible_deps[@]}" >"$tmp/log" 2>&1 || { tail -n 30 "$tmp/log" >&2; return 1; }
+  rm -f "$tmp/root/usr/sbin/policy-rc.d"
+  tar -C "$tmp/root" -cf "$out.part" . && mv "$out.part" "$out"
+}
+
 mkdir -p "$cache"
 base="$cache/bookworm-minbase-$key.tar"
 full="$cache/bookworm-deps-$key.tar"
@@ -87,5 +104,10 @@ case $stage in
     fw="$cache/bookworm-firewalld-$key.tar"
     [[ -f $fw ]] || build_firewalld "$full" "$fw"
     echo "$fw" ;;
+  ansible)
+    [[ -f $full ]] || build_deps "$base" "$full"
+    an="$cache/bookworm-ansible-$key-$(echo "${ansible_deps[*]}" | sha256sum | cut -c1-8).tar"
+    [[ -f $an ]] || build_ansible "$full" "$an"
+    echo "$an" ;;
   *) echo "bookworm-root.sh: unknown stage $stage" >&2; exit 64 ;;
 esac
