@@ -88,7 +88,7 @@ try {
   await session.done;
 
   step(`${lab.bob.name} tries the same console through sudo`);
-  const borrowed = { id: 'labvm', host: '127.0.0.1', tlsPort: LAB_PORTS.vm, command: ['sudo', '-n', '-u', lab.bob.name, '-g', lab.sb.viewerGroup, lab.sb.openConsole, '--state-dir', lab.sb.stateDir, 'labvm'] };
+  const borrowed = { id: 'labvm', host: '127.0.0.1', tlsPort: LAB_PORTS.vm, command: ['sudo', '-n', lab.sb.openConsole, '--state-dir', lab.sb.stateDir, 'labvm'] };
   detail(`refused → ${describe((await lab.openTarget(lab.bob, borrowed, { password: lab.password }).done).state)}`);
 
   step(`${lab.bob.name} tries a plain TCP connection to 127.0.0.1:${LAB_PORTS.vm}`);
