@@ -118,10 +118,14 @@ for (const backend of ['nftables', 'iptables'] as const) {
       assert.equal(st.mode & 0o7777, 0o440);
     });
 
-    test('a user grows her own view file to 8 GiB: status names it, apply repairs it without reading it', async () => {
-      // She owns her view (0400), so she may make it writable and as large as she likes (sparse here). An apply
-      // that read it whole would fail every time, revocations included.
+    test('a user cannot touch her view (root-owned); one grown to 8 GiB before is named by status and repaired without reading it', async () => {
       const view = path.join(sb.stateDir, 'views', `${alice.uid}.json`);
+      // Issue 11: the view is root:root 0640 with an ACL entry for her, so chmod, truncate and leases are refused.
+      const denied = await sb.run(['sh', '-c', 'chmod u+w "$0" || truncate -s 8G "$0"', view], { user: alice });
+      assert.notEqual(denied.code, 0, 'she changed a view she does not own');
+      // As an older consolegate left it: owned by her, made writable and as large as she liked (sparse here). An
+      // apply that read it whole would fail every time, revocations included.
+      await chown(view, alice.uid, alice.gid);
       const r = await sb.run(['sh', '-c', 'chmod u+w "$0" && truncate -s 8G "$0"', view], { user: alice });
       assert.equal(r.code, 0, r.stderr);
       const s = await drift();
@@ -130,7 +134,26 @@ for (const backend of ['nftables', 'iptables'] as const) {
       await repaired();
       const st = await stat(view);
       assert.ok(st.size < 64 * 1024, `the view is ${st.size} bytes after apply`);
-      assert.deepEqual([st.uid, st.mode & 0o7777], [alice.uid, 0o400]);
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 0, 0o640]);
+    });
+
+    test('a view whose ACL, owner or mode was changed, and a table opened to a group: status names each, apply repairs', async () => {
+      const view = path.join(sb.stateDir, 'views', `${alice.uid}.json`);
+      const table = path.join(sb.stateDir, 'console-table.json');
+      for (const [what, argv] of [
+        ['acl', ['setfacl', '-m', `u:${mallory.uid}:r`, view]],
+        ['owner', ['chown', `${alice.uid}`, view]],
+        ['mode', ['chmod', '0644', view]],
+        ['table', ['chmod', '0640', table]],
+      ] as const) {
+        assert.equal((await sb.run([...argv])).code, 0, what);
+        const s = await drift();
+        assert.equal(s.code, 3, what);
+        assert.deepEqual(s.systems, [what === 'table' ? 'table' : 'views'], what);
+        await repaired();
+        assert.equal((await sb.run(['cat', view], { user: mallory })).code === 0, false, `${what}: mallory reads alice's view`);
+      }
+      assert.equal((await stat(table)).mode & 0o7777, 0o600);
     });
 
     test('all three at once: each is named, one apply repairs all', async () => {

@@ -74,8 +74,13 @@ describe('the .deb in a Debian 12 root', { skip }, () => {
       '-days', '2', '-keyout', '/dev/null', '-out', path.join(root, 'etc/consolegate/ca/local.pem')]);
     await writeFile(path.join(root, 'etc/consolegate/policy.yaml'), POLICY, { mode: 0o600 });
     await apt('install', '--reinstall', '/tmp/consolegate-helper.deb');
-    assert.match((await must('cat', '/etc/sudoers.d/consolegate')).stdout, /^alice ALL=\(alice:spicegrp\) NOPASSWD: \/usr\/libexec\/consolegate\/open-console debianx$/m);
     const uid = (await must('id', '-u', 'alice')).stdout.trim();
+    const sudoers = (await must('cat', '/etc/sudoers.d/consolegate')).stdout;
+    assert.match(sudoers, /^Cmnd_Alias CG_DEBIANX = \/usr\/libexec\/consolegate\/open-console debianx$/m);
+    assert.match(sudoers, new RegExp(`^#${uid} ALL=\\(root\\) NOPASSWD: CG_DEBIANX$`, 'm'));
+    // The table is root's alone; the view is root's, readable by alice through its ACL.
+    assert.equal((await must('stat', '-c', '%U:%G %a', '/var/lib/consolegate/console-table.json')).stdout.trim(), 'root:root 600');
+    assert.match((await must('getfacl', '-n', '-c', `/var/lib/consolegate/views/${uid}.json`)).stdout, new RegExp(`^user:${uid}:r--$`, 'm'));
     assert.match((await must('nft', 'list', 'table', 'inet', 'consolegate')).stdout, new RegExp(`${uid} \\. 127\\.0\\.0\\.1 \\. 20002`));
     assert.ok(await exists('var/lib/consolegate/state.json'));
     assert.equal((await run('consolegate-helper', 'status')).code, 0, 'in sync');

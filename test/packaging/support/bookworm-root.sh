@@ -14,7 +14,7 @@ set -euo pipefail
 stage=${1:?usage: bookworm-root.sh base|deps|firewalld|ansible}
 cache=${CONSOLEGATE_TEST_CACHE:-/var/cache/consolegate-test}
 # What the helper's Depends: pull in on a real install (Recommends stay out: tests need speed, not a desktop).
-deps=(nodejs sudo nftables virt-viewer)
+deps=(nodejs sudo nftables virt-viewer acl)
 recipe=2  # bump when build_base/build_deps change what they produce
 key=$(echo "bookworm ${deps[*]} $recipe" | sha256sum | cut -c1-12)
 
