@@ -146,6 +146,37 @@ ${extra}entitlements:
     assert.match(r.stderr, /not available now/);
   });
 
+  test('live updates still reach her: she watches the views directory and reads her root-owned view after an apply', async () => {
+    // What the launcher's watchView does (electron/services/views.ts): inotify on the directory, then a read.
+    const file = path.join(sb.stateDir, 'views', `${alice.uid}.json`);
+    const watcher = `
+const fs = require('node:fs');
+const file = process.argv[1];
+const title = () => JSON.parse(fs.readFileSync(file, 'utf8')).vms.find((v) => v.id === 'vm1').title;
+console.log('START ' + title());
+fs.watch(require('node:path').dirname(file), () => {
+  try { const t = title(); if (t !== 'vm1') { console.log('CHANGED ' + t); process.exit(0); } } catch {}
+});
+setTimeout(() => { console.log('TIMEOUT'); process.exit(1); }, 20000);
+`;
+    const child = spawn('setpriv', [`--reuid=${alice.uid}`, `--regid=${alice.gid}`, '--clear-groups', '--', process.execPath, '-e', watcher, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const started = new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => ((out += b.toString()), out.includes('START') && resolve())));
+    const ended = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await started;
+      assert.match(out, /^START vm1$/m);
+      await sb.writePolicy(sb.policy(policy().replace('vm1: { server: s, tls-port: 20002 }', 'vm1: { server: s, tls-port: 20002, title: Renamed }')));
+      assert.equal((await sb.helper(['apply'])).code, 0);
+      assert.equal(await ended, 0, out);
+      assert.match(out, /CHANGED Renamed/);
+    } finally {
+      child.kill('SIGKILL');
+      await sb.writePolicy(sb.policy(policy()));
+      assert.equal((await sb.helper(['apply'])).code, 0);
+    }
+  });
+
   test('a user leasing her view cannot stall apply: the revocation lands in seconds', async () => {
     const view = path.join(sb.stateDir, 'views', `${alice.uid}.json`);
     // As an older consolegate left it: owned by her (so she may take a lease on it), then as this one writes it.
