@@ -5,14 +5,16 @@
 #   --no-build   use dist/ as it is (CI builds once before the tests)
 #   --out DIR    where the packages go (default out/packages in the repository)
 #   --only deb|rpm
+#   --package NAME  another package described the same way under packaging/NAME (host: consolegate-host)
 set -euo pipefail
 
-build=1 out= only=
+build=1 out= only= package=helper
 while (($#)); do
   case $1 in
     --no-build) build=0 ;;
     --out) out=$(realpath -m "${2:?--out needs a directory}"); shift ;;
     --only) only=${2:?--only needs deb or rpm}; shift ;;
+    --package) package=${2:?--package needs a name}; shift ;;
     *) echo "dist-helper: unknown argument $1" >&2; exit 64 ;;
   esac
   shift
@@ -20,7 +22,8 @@ done
 cd "$(dirname "$0")/.."
 out=${out:-out/packages}
 
-desc=packaging/helper
+[[ $package =~ ^[a-z]+$ && -f packaging/$package/package.sh ]] || { echo "dist-helper: no package description packaging/$package" >&2; exit 64; }
+desc=packaging/$package
 # shellcheck source=../packaging/helper/package.sh
 source "$desc/package.sh"
 version=$(node -p 'require("./package.json").version')
@@ -76,7 +79,7 @@ script() {
 build_deb() {
   # Architecture-specific since it carries nss-numeric.so, built for this machine.
   local arch name root=$work/deb
-  arch=$(dpkg --print-architecture)
+  arch=${DEB_ARCH:-$(dpkg --print-architecture)}
   name=${NAME}_${version}_${arch}.deb
   stage deb "$root" "$DEB_UNITDIR"
   mkdir -m 0755 "$root/DEBIAN"
@@ -148,6 +151,7 @@ build_rpm() {
     echo "Packager: $MAINTAINER"
     for r in "${RPM_REQUIRES[@]}"; do echo "Requires: $r"; done
     for r in "${RPM_REQUIRES_PRE[@]}"; do echo "Requires(pre): $r"; echo "Requires(post): $r"; done
+    if [[ -n ${RPM_BUILDARCH:-} ]]; then echo "BuildArch: $RPM_BUILDARCH"; fi
     echo
     echo "%description"
     echo "$DESCRIPTION"
@@ -160,9 +164,11 @@ build_rpm() {
       echo "%$s"
       script rpm "$desc/maint/rpm-$s" | sed 's/%/%%/g'
     done
-    echo
-    echo "%filetriggerin -- /usr/bin/remote-viewer"
-    script rpm "$desc/maint/rpm-filetriggerin" | sed 's/%/%%/g'
+    if [[ -f $desc/maint/rpm-filetriggerin ]]; then
+      echo
+      echo "%filetriggerin -- /usr/bin/remote-viewer"
+      script rpm "$desc/maint/rpm-filetriggerin" | sed 's/%/%%/g'
+    fi
     echo
     echo "%files"
     echo "%defattr(-,root,root,-)"
