@@ -6,7 +6,7 @@ import path from 'node:path';
 import { statePaths } from '../paths.js';
 import type { Backend } from '../plan/plan.js';
 import type { Exec } from '../system/exec.js';
-import { readIfExists, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
+import { readIfExists, sameState, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
 import type { Step } from './step.js';
 import { readAcls, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, type ViewState, type ViewWrite } from './view-files.js';
 import type { ViewerOriginal } from './viewer.js';
@@ -94,15 +94,20 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
     },
     rollback: async (snapshot) => {
       for (const s of snapshot.files) await restoreFile(s);
+      const acls = await readAcls(c.exec, p.views);
       const writes: ViewWrite[] = [];
       for (const [file, was] of snapshot.views) {
         if (was === null) rmSync(file, { force: true });
-        // A view too large (or too busy) to have been read was not ours: it stays replaced.
-        else if (was.file.content !== null) writes.push({ file, content: was.file.content, spec: was.file.spec, acl: was.acl });
+        // A view too large (or too busy) to have been read was not ours: it stays replaced. Unchanged ones stay.
+        else if (was.file.content !== null && !sameView(readView(file, acls), was)) writes.push({ file, content: was.file.content, spec: was.file.spec, acl: was.acl });
       }
       await writeViews(c.exec, writes);
     },
   };
+}
+
+function sameView(now: ViewState | null, was: ViewState): boolean {
+  return now !== null && was.file.content !== null && sameState(now.file, was.file.content, was.file.spec) && now.acl.join('\n') === was.acl.join('\n');
 }
 
 /** Paths of the view files present now. */

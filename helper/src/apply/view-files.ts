@@ -82,11 +82,13 @@ export async function writeViews(run: Exec, writes: ViewWrite[]): Promise<void> 
       }
     }
     const restore = writes.map((w, i) => `# file: ${quote(temps[i]!)}\n${w.acl.join('\n')}\n`).join('\n');
-    await mustExec(run, ['setfacl', `--restore=-`], { input: restore });
+    await mustExec(run, ['setfacl', `--restore=-`], { input: restore }).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)} (setfacl is in the package acl; the filesystem must support POSIX ACLs)`, { cause: err });
+    });
     writes.forEach((w, i) => renameSync(temps[i]!, w.file));
   } catch (err) {
     for (const t of temps) rmSync(t, { force: true });
-    throw new Error(`views: ${err instanceof Error ? err.message : String(err)} (setfacl is in the package acl; the filesystem must support POSIX ACLs)`, { cause: err });
+    throw new Error(`views: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 
