@@ -27,7 +27,7 @@ type Variant = 'none' | 'ours' | 'estfirst' | 'iptables';
 
 const LABEL: Record<Variant, string> = {
   none: 'no rules (tables dormant)',
-  ours: 'ours: nft set, only SYN checked',
+  ours: 'ours: nft set, every owned packet to a protected port checked',
   estfirst: 'nft set, "ct state established,related accept" first',
   iptables: 'linear iptables chain (our iptables backend)',
 };

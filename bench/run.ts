@@ -1,13 +1,14 @@
 // `npm run bench`: runs the benchmarks in network namespaces and prints their tables. Never asserts timings:
 // a benchmark fails only when it cannot measure (a setup step failed, or a variant did not enforce).
 //
-//   node --import tsx bench/run.ts [--quick] [--only apply,connect,memory,sudo] [--markdown] [--json FILE]
+//   node --import tsx bench/run.ts [--quick] [--only apply,connect,bulk,memory,sudo] [--markdown] [--json FILE]
 //                                  [--sizes 10,100000] [--backends nftables] [--runs 1]   (apply only)
 //
 // --quick (or BENCH_QUICK=1) uses small sizes so CI can keep the benchmarks working in about a minute.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { benchApply } from './apply.js';
+import { benchBulk } from './bulk.js';
 import { benchConnect } from './connect.js';
 import { benchMemory } from './memory.js';
 import { benchSudoCheck } from './sudo-check.js';
@@ -17,7 +18,7 @@ import { renderTable, type Table } from './support/report.js';
 import { cleanupAllWorlds } from './support/world.js';
 import { rootTestsUnavailable } from '../test/support/sandbox.js';
 
-const ALL = ['apply', 'connect', 'memory', 'sudo'] as const;
+const ALL = ['apply', 'connect', 'bulk', 'memory', 'sudo'] as const;
 type Bench = (typeof ALL)[number];
 
 async function main(): Promise<number> {
@@ -70,6 +71,15 @@ async function main(): Promise<number> {
       const r = await benchConnect({ entitlements: quick ? 1000 : 100_000, rounds: quick ? 4 : 40, roundMs: quick ? 100 : 150, log });
       tables.push(r.table);
       raw.connect = r.raw;
+    }
+  }
+  if (only.includes('bulk')) {
+    const missing = await nativeUnavailable();
+    if (missing) log(`bench: skipping bulk: ${missing}`);
+    else {
+      const r = await benchBulk({ entitlements: quick ? 1000 : 100_000, rounds: quick ? 2 : 10, roundMs: quick ? 200 : 500, cuts: quick ? 2 : 5, log });
+      tables.push(...r.tables);
+      raw.bulk = r.raw;
     }
   }
   if (only.includes('memory')) {

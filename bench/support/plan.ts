@@ -30,14 +30,14 @@ export function benchPlan(s: Sizes, opts: { policyText: string; backend: Backend
 /** Re-exported so callers need one import for sizes, shapes and bodies. */
 export { policyBody, type Shape, type Sizes };
 
-/** The chosen design's rule that lets every packet but a connection-opening SYN pass; the variant swaps it out. */
-const SYN_ONLY_RULE = /^(\s*)tcp flags & \(syn \| ack\) != syn accept$/m;
+/** The output chain's hook line; the variant puts its conntrack rule right after it. */
+const OUTPUT_HOOK = /^(\s*)(type filter hook output priority filter; policy accept;)$/m;
 
 /**
- * "Accept established first": the same table with conntrack deciding which packets skip the owner checks,
- * under another name so it can sit beside ours.
+ * "Accept established first": the same table with conntrack letting every packet of an established connection
+ * skip the checks (so revocation would not cut it), under another name so it can sit beside ours.
  */
 export function establishedFirstVariant(nft: string, table: string): string {
-  if (!SYN_ONLY_RULE.test(nft)) throw new Error('rendered nft has no SYN-only rule to replace; update bench/support/plan.ts');
-  return nft.replaceAll('inet consolegate', `inet ${table}`).replace(SYN_ONLY_RULE, '$1ct state established,related accept');
+  if (!OUTPUT_HOOK.test(nft)) throw new Error('rendered nft has no output hook line; update bench/support/plan.ts');
+  return nft.replaceAll('inet consolegate', `inet ${table}`).replace(OUTPUT_HOOK, '$1$2\n$1ct state established,related accept');
 }

@@ -6,7 +6,7 @@ import { renderIptables } from '../plan/iptables.js';
 import { renderNft } from '../plan/nft.js';
 import type { Backend, Plan } from '../plan/plan.js';
 import { hasCommand, type Exec } from '../system/exec.js';
-import { iptablesStep, readChain, removeChain } from './iptables.js';
+import { iptablesStep, jumpsFirst, readChain, removeChain } from './iptables.js';
 import { nftListOwned, nftRemove, nftStep } from './nft.js';
 import type { Step } from './step.js';
 
@@ -62,7 +62,8 @@ export async function liveFingerprint(run: Exec, backend: Backend, nftListing?: 
   }
   const [v4, v6] = [await readChain(run, 4), await readChain(run, 6)];
   if (!v4.exists || !v6.exists || v4.jumps === 0 || v6.jumps === 0) return null;
-  return sha(JSON.stringify([v4.rules, v6.rules]));
+  // Where the jumps stand is part of what is live: a foreign rule ahead of ours decides first (drift).
+  return sha(JSON.stringify([v4.rules, v6.rules, jumpsFirst(v4), jumpsFirst(v6)]));
 }
 
 /**
@@ -74,7 +75,7 @@ export async function otherBackendRules(run: Exec, current: Backend): Promise<st
     return (await nftUsable(run)) && (await nftListOwned(run)) !== null ? 'nft table inet consolegate' : null;
   }
   for (const f of [4, 6] as const) {
-    if ((await hasCommand(f === 4 ? 'iptables-save' : 'ip6tables-save')) && (await readChain(run, f)).exists) return 'iptables chain CONSOLEGATE';
+    if ((await hasCommand(f === 4 ? 'iptables-save' : 'ip6tables-save')) && (await readChain(run, f).then((c) => c.exists || c.forwardExists))) return 'iptables chain CONSOLEGATE';
   }
   return null;
 }

@@ -18,18 +18,24 @@ export function renderNft(m: FirewallModel): string {
   if (m.ports.length > 0) out.push(`\t\telements = { ${m.ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(', ')} }`);
   out.push('\t}', '');
   out.push('\tchain output {', '\t\ttype filter hook output priority filter; policy accept;');
-  // Only connection-opening packets are judged: owners of later packets may be gone (close()), see DESIGN.md.
-  out.push('\t\ttcp flags & (syn | ack) != syn accept');
+  // Everything not bound for a protected port leaves at once: one lookup, whatever the entitlements.
+  out.push('\t\ttcp dport != @protected accept');
   for (const g of m.groups) {
     for (const time of timeMatches(g.slots)) {
       if (g.v4.length > 0) out.push(`\t\tmeta skgid ${m.viewerGid} ${time}meta skuid . ip daddr . tcp dport @${g.name}_v4 accept`);
       if (g.v6.length > 0) out.push(`\t\tmeta skgid ${m.viewerGid} ${time}meta skuid . ip6 daddr . tcp dport @${g.name}_v6 accept`);
     }
   }
-  if (m.log) {
-    out.push(`\t\ttcp dport @protected limit rate ${LOG_RATE.perSecond}/second burst ${LOG_RATE.burst} packets log prefix "consolegate-deny " flags skuid`);
-  }
-  out.push('\t\ttcp dport @protected reject with tcp reset', '\t}', '}', '');
+  // What is left is TCP to a protected port. A new connection is refused whoever opens it. Any other packet
+  // is judged when it has an owner, so a revoked grant or an ended window cuts the open connection at its
+  // next packet; packets sent after close() have none (`meta skuid` does not match them) and pass, or
+  // connections would hang in LAST-ACK (DESIGN.md, "Firewall").
+  out.push('\t\ttcp flags & (syn | ack) == syn jump deny', '\t\tmeta l4proto tcp meta skuid >= 0 jump deny', '\t}', '');
+  // Routed traffic (a VM or container behind this machine) has no local owner: never entitled.
+  out.push('\tchain forward {', '\t\ttype filter hook forward priority filter; policy accept;', '\t\ttcp dport @protected jump deny', '\t}', '');
+  out.push('\tchain deny {');
+  if (m.log) out.push(`\t\tlimit rate ${LOG_RATE.perSecond}/second burst ${LOG_RATE.burst} packets log prefix "consolegate-deny " flags skuid`);
+  out.push('\t\treject with tcp reset', '\t}', '}', '');
   return out.join('\n');
 }
 
