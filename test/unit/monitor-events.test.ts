@@ -60,3 +60,12 @@ test('only our table, and iptables OUTPUT/FORWARD/CONSOLEGATE in the filter tabl
   assert.equal(sideOf('delete rule ip nat OUTPUT handle 9'), null, 'only the filter table holds our jump');
   assert.equal(sideOf('add table inet consolegatex'), null);
 });
+
+test('"# ERROR: We lost some netlink events!" is reported at once, not taken for a transaction', () => {
+  const lost: string[] = [];
+  const ts: Transaction[] = [];
+  const r = new TransactionReader((t) => ts.push(t), (m) => lost.push(m));
+  for (const l of ['delete rule inet consolegate output handle 3', '# ERROR: We lost some netlink events!', '# new generation 9 by process 77 (nft)']) r.line(l);
+  assert.deepEqual(lost, ['ERROR: We lost some netlink events!']);
+  assert.deepEqual(ts[0]!.lines, ['delete rule inet consolegate output handle 3']);
+});

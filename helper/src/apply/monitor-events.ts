@@ -23,14 +23,24 @@ const IPT_HOOK_CHAINS = new Set(['OUTPUT', 'FORWARD']);
 // nft 1.0.6 closes each transaction with `# new generation 12 by process 4242 (nft)`; older ones without "by".
 const GENERATION = /^# new generation (\d+)(?: by process (\d+) \((.*)\))?\s*$/;
 
-/** Reads monitor output line by line and hands over each transaction once its closing line arrives. */
+// nft prints `# ERROR: We lost some netlink events!` when its socket overran (ENOBUFS) and carries on.
+const LOST = /^# ERROR/;
+
+/**
+ * Reads monitor output line by line and hands over each transaction once its closing line arrives; `onLost` hears
+ * at once that events were dropped (whose, nobody can tell).
+ */
 export class TransactionReader {
   private lines: string[] = [];
 
-  constructor(private readonly onTransaction: (t: Transaction) => void) {}
+  constructor(
+    private readonly onTransaction: (t: Transaction) => void,
+    private readonly onLost: (message: string) => void = () => undefined,
+  ) {}
 
   /** Feeds one line (without its newline). */
   line(text: string): void {
+    if (LOST.test(text)) return this.onLost(text.replace(/^#\s*/, ''));
     const m = GENERATION.exec(text);
     if (m === null) {
       if (text.trim() !== '') this.lines.push(text);

@@ -14,10 +14,10 @@ export interface Monitor {
 }
 
 /** Starts `nft monitor` (all object types) and calls `onTransaction` for each committed transaction. */
-export function startMonitor(onTransaction: (t: Transaction) => void): Monitor {
+export function startMonitor(onTransaction: (t: Transaction) => void, onLost: (message: string) => void): Monitor {
   // LC_ALL=C: the lines are parsed; TZ is irrelevant (no times are printed for events).
   const child = spawn('nft', ['monitor'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-  const reader = new TransactionReader(onTransaction);
+  const reader = new TransactionReader(onTransaction, onLost);
   createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (l) => reader.line(l));
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => {

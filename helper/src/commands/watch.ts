@@ -30,6 +30,7 @@ const MAX_MONITOR_EXITS = 5;
 // Holding the apply lock for longer means a wedged apply: log, and try again on the next change.
 const LOCK_WAIT_S = 300;
 const OWN_PIDS_KEPT = 64;
+const LOST_REPAIR_EVERY_MS = 60_000;
 
 /** A repair to make: the sides touched (with the first line that touched each), since when, by whom. */
 interface Job {
@@ -172,12 +173,28 @@ export async function watchRules(ctx: Context, options: WatchOptions): Promise<v
   };
 
   const everything = (why: string): Map<Side, string> => new Map<Side, string>([['nftables', why], ['iptables', why]]);
+  // Dropped events may have been anyone's, so reload; but at most once a minute, since a reload of 100,000
+  // elements could itself overrun the socket and must not feed a loop.
+  let lastLostRepair = -Infinity;
+  const onLost = (message: string): void => {
+    const wait = Math.max(0, lastLostRepair + LOST_REPAIR_EVERY_MS - Date.now());
+    log(`nft monitor: ${message}; reloading ${wait > 0 ? `in ${Math.round(wait / 1000)} s` : 'now'}`);
+    const go = (): void => {
+      lastLostRepair = Date.now();
+      schedule(everything('lost events'), 'an unknown process');
+    };
+    if (wait === 0) go();
+    else {
+      const t = setTimeout(go, wait);
+      signal.addEventListener('abort', () => clearTimeout(t), { once: true });
+    }
+  };
   const exits: number[] = [];
   let monitor: Monitor | null = null;
   signal.addEventListener('abort', () => monitor?.stop(), { once: true });
   let first = true;
   while (!signal.aborted) {
-    monitor = startMonitor(onTransaction);
+    monitor = startMonitor(onTransaction, onLost);
     try {
       await monitor.started;
     } catch (err) {
