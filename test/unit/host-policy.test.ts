@@ -8,6 +8,8 @@ import { formatDiagnostic } from '../../helper/src/errors.js';
 import { parseCidr, parseGuestAddress } from '../../helper/src/policy/host-names.js';
 import { mergeFragments } from '../../helper/src/policy/merge.js';
 import { parseFragment } from '../../helper/src/policy/parse.js';
+import { makePlan } from '../../helper/src/plan/plan.js';
+import { fakeFacts } from './facts.js';
 
 const BASE = `version: 1
 servers:
@@ -109,4 +111,26 @@ vms: { vm1: { server: s1, tls-port: 1, domain: Debian-X, bridge-port: { name: vn
   ]) {
     assert.equal(validate(bad), false, JSON.stringify(bad));
   }
+});
+
+test('the client side ignores the host keys: the same plan with or without them', () => {
+  const plain = `version: 1
+servers:
+  mysrv: { host: mysrv.example.org, ca: /etc/ca.pem, host-subject: "CN=mysrv" }
+vms:
+  debianx: { server: mysrv, tls-port: 20002 }
+entitlements:
+  - { vm: debianx, users: [myself] }
+`;
+  const withHost = plain
+    .replace('debianx: { server: mysrv, tls-port: 20002 }', 'debianx: { server: mysrv, tls-port: 20002, domain: Debian-X, bridge-port: { name: vnet3, mac: "52:54:00:12:34:56", ips: [192.0.2.20] } }')
+    .concat('clients: [198.51.100.0/24]\n');
+  const planOf = (text: string) => {
+    const { policy, errors } = load(text);
+    assert.deepEqual(errors, []);
+    const p = makePlan(policy, fakeFacts(), { backend: 'nftables', openConsole: '/usr/libexec/consolegate/open-console', stateDirArg: null });
+    return { nft: p.nft, sudoers: p.sudoers, table: p.table, views: [...p.views] };
+  };
+  assert.notEqual(withHost, plain);
+  assert.deepEqual(planOf(withHost), planOf(plain));
 });
