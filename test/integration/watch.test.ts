@@ -142,6 +142,13 @@ describe('watch puts the iptables chain and jump back', { skip: unavailable ?? f
     });
   }
 
+  test('our FORWARD jump deleted (`ip6tables -D FORWARD -j CONSOLEGATE-FWD`): back first within 1 s', async () => {
+    const del = await sb.run(['ip6tables', '-D', 'FORWARD', '-j', 'CONSOLEGATE-FWD']);
+    assert.equal(del.code, 0, del.stderr);
+    const first = async () => /^-A FORWARD -j CONSOLEGATE-FWD/.test((await sb.run(['ip6tables', '-S', 'FORWARD'])).stdout.split('\n').find((l) => l.startsWith('-A FORWARD ')) ?? '');
+    assert.notEqual(await within(DEADLINE_MS, first), null, `no FORWARD jump after ${DEADLINE_MS} ms; watch said:\n${log()}`);
+  });
+
   test('`iptables -F CONSOLEGATE`: rules back within 1 s; bob refused', async () => {
     const flush = await sb.run(['iptables', '-F', 'CONSOLEGATE']);
     assert.equal(flush.code, 0, flush.stderr);

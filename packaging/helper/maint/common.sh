@@ -69,10 +69,14 @@ cg_remove_owned_state() {
     fi
     for ipt in iptables ip6tables; do
       command -v "$ipt" >/dev/null 2>&1 || continue
-      # Ask first: deleting from a chain that does not exist would only print errors.
-      "$ipt" -w -t filter -n -L CONSOLEGATE >/dev/null 2>&1 || continue
-      while "$ipt" -w -t filter -D OUTPUT -j CONSOLEGATE 2>/dev/null; do :; done
-      "$ipt" -w -t filter -F CONSOLEGATE && "$ipt" -w -t filter -X CONSOLEGATE || cg_warn "could not delete $ipt chain CONSOLEGATE"
+      # Our chains and the built-in chain that jumps to each (CONSOLEGATE-FWD: routed connections).
+      for pair in OUTPUT:CONSOLEGATE FORWARD:CONSOLEGATE-FWD; do
+        hook=${pair%%:*} chain=${pair#*:}
+        # Ask first: deleting from a chain that does not exist would only print errors.
+        "$ipt" -w -t filter -n -L "$chain" >/dev/null 2>&1 || continue
+        while "$ipt" -w -t filter -D "$hook" -j "$chain" 2>/dev/null; do :; done
+        "$ipt" -w -t filter -F "$chain" && "$ipt" -w -t filter -X "$chain" || cg_warn "could not delete $ipt chain $chain"
+      done
     done
   fi
   rm -f "$CG_SUDOERS"
