@@ -177,6 +177,37 @@ setTimeout(() => { console.log('TIMEOUT'); process.exit(1); }, 20000);
     }
   });
 
+  test('she can signal her viewer, but neither signal nor trace open-console, which runs as root', async () => {
+    await sb.writePolicy(sb.policy(policy().replace('vm1: { server: s, tls-port: 20002 }', 'vm1: { server: s, tls-port: 20002, title: hold }')));
+    assert.equal((await sb.helper(['apply'])).code, 0);
+    // Like Sandbox.run, but long-lived: her command inside the namespace with the sandbox's sudoers.
+    const script = 'mount --bind "$0" /etc/sudoers.d && exec ip netns exec "$1" "${@:2}"';
+    const as = ['setpriv', `--reuid=${alice.uid}`, `--regid=${alice.gid}`, '--clear-groups', '--'];
+    const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'bash', '-c', script, sb.sudoersDir, sb.ns, ...as, ...(await viewCommand(alice, 'vm1'))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const { pid, ppid } = await new Promise<{ pid: number; ppid: number }>((resolve) => {
+        let text = '';
+        child.stdout.on('data', (b: Buffer) => {
+          text += b.toString();
+          if (text.includes('\n')) resolve(JSON.parse(text.split('\n')[0]!) as { pid: number; ppid: number });
+        });
+      });
+      const status = await readFile(`/proc/${ppid}/status`, 'utf8');
+      assert.match(status, /^Uid:\s+0\s+0\s+0\s+0$/m, 'open-console keeps every uid 0');
+      const asHer = (argv: string[]) => sb.run(argv, { user: alice, gid });
+      assert.notEqual((await asHer(['kill', '-s', 'STOP', String(ppid)])).code, 0, 'she stopped open-console');
+      assert.notEqual((await asHer(['cat', `/proc/${ppid}/environ`])).code, 0, "she read open-console's environment");
+      assert.notEqual((await asHer(['/usr/bin/python3', '-c', `open('/proc/${ppid}/mem','rb')`])).code, 0, "she opened open-console's memory");
+      assert.equal((await asHer(['kill', '-s', '0', String(pid)])).code, 0, 'control: her viewer is hers to signal');
+      assert.equal((await asHer(['kill', '-s', 'TERM', String(pid)])).code, 0);
+      assert.notEqual(await new Promise((resolve) => child.on('exit', resolve)), null, 'open-console ends with its viewer');
+    } finally {
+      child.kill('SIGKILL');
+      await sb.writePolicy(sb.policy(policy()));
+      assert.equal((await sb.helper(['apply'])).code, 0);
+    }
+  });
+
   test('a user leasing her view cannot stall apply: the revocation lands in seconds', async () => {
     const view = path.join(sb.stateDir, 'views', `${alice.uid}.json`);
     // As an older consolegate left it: owned by her (so she may take a lease on it), then as this one writes it.
