@@ -1,6 +1,7 @@
 // The one IPC contract between the renderer and main: channels, argument/result types, runtime validators.
 // preload builds window.api from it, main validates every call against it, the renderer imports its types.
 // No Electron and no Node imports here: the preload bundle (sandboxed) includes this file.
+import { ID_RE, isId } from '../helper/src/boundary/index.js';
 import type { ConsoleState } from './services/console.js';
 import type { DiagnosticsReport } from './services/diagnostics.js';
 import type { KeyringStatus } from './services/secrets.js';
@@ -8,7 +9,7 @@ import type { ViewSnapshot } from './services/views.js';
 
 export type { ConsoleState, DiagnosticsReport, KeyringStatus, ViewSnapshot };
 export type { FailureReason } from './services/console.js';
-export type { Availability, VmEntry } from './services/views.js';
+export type { Availability, VmEntry } from './services/availability.js';
 export type { Check, CheckStatus } from './services/diagnostics.js';
 
 /** Open a console; password/remember only after the launcher asked for them. */
@@ -69,11 +70,9 @@ export function channel(key: InvokeKey | EventKey): string {
   return `consolegate:${key}`;
 }
 
-const VM_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-
-/** Checks a VM id against the same pattern the helper enforces. */
+/** Checks a VM id against the boundary's pattern, the one the helper enforces. */
 export function validVmId(v: unknown): string {
-  if (typeof v !== 'string' || !VM_ID.test(v)) throw new ContractError(`Expected a VM id matching ${VM_ID}, got \`${String(v).slice(0, 80)}\``);
+  if (!isId(v)) throw new ContractError(`Expected a VM id matching ${ID_RE}, got \`${String(v).slice(0, 80)}\``);
   return v;
 }
 

@@ -33,7 +33,7 @@ test('Electron: the launcher window opens, lists my consoles, and exposes only w
   const uid = process.getuid?.() ?? 0;
   await mkdir(path.join(state, 'views'), { recursive: true });
   await writeFile(path.join(state, 'views', `${uid}.json`), JSON.stringify({
-    version: 1, user: 'me', uid, generatedAt: '', viewerGroup: 'spicegrp',
+    version: 1, user: 'me', uid, viewerGroup: 'spicegrp',
     vms: [{ id: 'debianx', title: 'Book-keeping', server: 'mysrv', host: '127.0.0.1', tlsPort: 9, windows: null, command: ['/bin/false'] }],
   }));
   const electron = await _electron.launch({

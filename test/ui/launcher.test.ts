@@ -13,7 +13,7 @@ import { buildRenderer, openLauncher, recordStates, startBrowser, type LauncherP
 import { rootTestsUnavailable } from '../support/sandbox.js';
 import { missingLine } from '../e2e/support/deps.js';
 import { ConsoleLab } from '../e2e/support/lab.js';
-import { DAYS } from '../../electron/services/views.js';
+import { DAYS, localClock } from '../../helper/src/boundary/index.js';
 import { createSecretStore } from '../../electron/services/secrets.js';
 import type { ConsoleSession } from '../../electron/services/console.js';
 
@@ -94,7 +94,7 @@ async function stateDir(name: string, vms: VmSpec[] | 'no-policy' | 'no-vms'): P
 
 async function writeView(dir: string, vms: VmSpec[]): Promise<void> {
   const view = {
-    version: 1, user: 'alice', uid: UID, generatedAt: new Date().toISOString(), viewerGroup: 'spicegrp',
+    version: 1, user: 'alice', uid: UID, viewerGroup: 'spicegrp',
     vms: vms.map((v) => ({ server: 'mysrv', host: '127.0.0.1', tlsPort: port, windows: null, command: ['/bin/false', v.id], ...v })),
   };
   const tmp = path.join(dir, 'views', `.${UID}.tmp`);
@@ -103,7 +103,7 @@ async function writeView(dir: string, vms: VmSpec[]): Promise<void> {
 }
 
 // A window that is certainly closed now: only on the day after tomorrow.
-const later = () => [{ days: [DAYS[(new Date().getDay() + 2) % 7]], hours: '08:00-17:00' }];
+const later = () => [{ days: [DAYS[(localClock(new Date()).day + 2) % 7]], hours: '08:00-17:00' }];
 
 async function open(dir: string, opts: { colorScheme?: 'light' | 'dark' } = {}): Promise<LauncherPage> {
   return openLauncher(browser!.context, build!.html, { source: { stateDir: dir, uid: UID, pollMs: 200 }, viewerPath: '/usr/bin/remote-viewer', ...opts });

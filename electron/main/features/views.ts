@@ -1,5 +1,6 @@
 // The VM list: answers getView and pushes viewChanged whenever the file or an availability changes.
-import { loadView, watchView, type ViewSource } from '../../services/views.js';
+import { watchView } from '../../services/view-watch.js';
+import { loadView, type ViewSource } from '../../services/views.js';
 import type { Feature } from './feature.js';
 
 /** Serves the logged-in user's view and follows changes without a restart. */

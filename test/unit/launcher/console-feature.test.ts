@@ -15,7 +15,7 @@ async function stateDir(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cg-feat-'));
   await mkdir(path.join(dir, 'views'));
   await writeFile(path.join(dir, 'views', '1001.json'), JSON.stringify({
-    version: 1, user: 'alice', uid: 1001, generatedAt: '', viewerGroup: 'spicegrp',
+    version: 1, user: 'alice', uid: 1001, viewerGroup: 'spicegrp',
     vms: [{ id: 'debianx', title: 'Book-keeping', server: 'mysrv', host: 'h', tlsPort: 20002, windows: null, command: COMMAND }],
   }));
   return dir;

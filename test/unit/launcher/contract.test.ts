@@ -7,12 +7,14 @@ test('openConsole accepts exactly { vmId, password?, remember? } with a valid id
   assert.deepEqual(validators.openConsole([{ vmId: 'debianx' }]), [{ vmId: 'debianx' }]);
   assert.deepEqual(validators.openConsole([{ vmId: 'debianx', password: 'p w', remember: true }]), [{ vmId: 'debianx', password: 'p w', remember: true }]);
   const bad: unknown[][] = [
-    [], [{}], [null], ['debianx'], [{ vmId: '../etc' }], [{ vmId: 'Debian' }], [{ vmId: '-x' }], [{ vmId: 'a'.repeat(65) }],
+    [], [{}], [null], ['debianx'], [{ vmId: '../etc' }], [{ vmId: 'Debian' }], [{ vmId: '-x' }], [{ vmId: 'a'.repeat(64) }], [{ vmId: 'a'.repeat(65) }],
     [{ vmId: 'debianx', password: 'a\nb' }], [{ vmId: 'debianx', password: 5 }], [{ vmId: 'debianx', password: 'x'.repeat(1025) }],
     [{ vmId: 'debianx', remember: 'yes', password: 'x' }], [{ vmId: 'debianx', remember: true }],
     [{ vmId: 'debianx', command: ['sh'] }], [{ vmId: 'debianx' }, { extra: 1 }],
   ];
   for (const args of bad) assert.throws(() => validators.openConsole(args), ContractError, JSON.stringify(args));
+  // The longest id the helper accepts (63 characters; 64 was let through here once, issue 14).
+  assert.deepEqual(validators.openConsole([{ vmId: 'a'.repeat(63) }]), [{ vmId: 'a'.repeat(63) }]);
 });
 
 test('calls without arguments refuse arguments; forgetPassword takes one VM id', () => {

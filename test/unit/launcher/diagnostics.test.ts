@@ -15,7 +15,7 @@ async function stateWithView(vms: object[]): Promise<{ dir: string; program: str
   await mkdir(path.join(dir, 'views'));
   const command = (id: string) => ['sudo', '-n', '-u', 'alice', '-g', 'spicegrp', program, id];
   await writeFile(path.join(dir, 'views', '1001.json'), JSON.stringify({
-    version: 1, user: 'alice', uid: 1001, generatedAt: '', viewerGroup: 'spicegrp',
+    version: 1, user: 'alice', uid: 1001, viewerGroup: 'spicegrp',
     vms: vms.map((v) => ({ server: 'mysrv', host: '127.0.0.1', tlsPort: 20002, windows: null, command: command((v as { id: string }).id), ...v })),
   }));
   return { dir, program };

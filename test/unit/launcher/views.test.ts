@@ -4,19 +4,22 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DAYS, availability, describeWindows, loadView, parseHours, parseView, viewPath, watchView, type Day, type ViewSnapshot } from '../../../electron/services/views.js';
+import { DAYS, parseHours, parseView, viewPath, type Day } from '../../../helper/src/boundary/index.js';
+import { availability, describeWindows } from '../../../electron/services/availability.js';
+import { watchView } from '../../../electron/services/view-watch.js';
+import { loadView, type ViewSnapshot } from '../../../electron/services/views.js';
 
-// A local time in the week of Sunday 2026-01-04, so `at('Mon', '10:00')` is a Monday at 10:00 local time.
+// A local time in the week of Monday 2026-01-05, so `at('Mon', '10:00')` is a Monday at 10:00 local time.
 function at(day: Day, time: string): Date {
   const [h, m] = time.split(':').map(Number);
-  return new Date(2026, 0, 4 + DAYS.indexOf(day), h, m);
+  return new Date(2026, 0, 5 + DAYS.indexOf(day), h, m);
 }
 
 const vm = (over: Record<string, unknown> = {}) => ({
   id: 'debianx', title: 'Book-keeping', server: 'mysrv', host: 'mysrv.example.org', tlsPort: 20002, windows: null,
   command: ['sudo', '-n', '-u', 'alice', '-g', 'spicegrp', '/usr/libexec/consolegate/open-console', 'debianx'], ...over,
 });
-const viewJson = (vms: unknown[]) => ({ version: 1, user: 'alice', uid: 1001, generatedAt: '2026-11-23T10:00:00.000Z', viewerGroup: 'spicegrp', vms });
+const viewJson = (vms: unknown[]) => ({ version: 1, user: 'alice', uid: 1001, viewerGroup: 'spicegrp', vms });
 
 test('availability: null windows means always available', () => {
   const a = availability(null, at('Wed', '03:00'));
@@ -52,10 +55,13 @@ test('availability: any matching window makes it available (DESIGN: "any window 
   assert.equal(availability(windows, at('Mon', '11:00')).label, 'Opens Fri 00:00');
 });
 
-test('availability: a window across the week boundary (Sat + Sun) is one stretch', () => {
+test('availability: a window across the week boundary is one stretch, whichever day the week starts on', () => {
   const a = availability([{ days: ['Sat', 'Sun'] }], at('Sat', '12:00'));
   assert.equal(a.now, true);
   assert.equal(a.label, 'Available now · until Mon 00:00');
+  const b = availability([{ days: ['Sun', 'Mon'] }], at('Sun', '12:00'));
+  assert.deepEqual(b, { now: true, label: 'Available now · until Tue 00:00', closes: { day: 'Tue', time: '00:00' } });
+  assert.equal(availability([{ days: ['Sun', 'Mon'] }], at('Sat', '23:00')).label, 'Opens tomorrow 00:00');
 });
 
 test('availability: every day, all day is simply available; an empty list never is', () => {
@@ -65,9 +71,11 @@ test('availability: every day, all day is simply available; an empty list never 
 
 test('parseHours accepts 24:00 as an end and rejects backwards or malformed ranges', () => {
   assert.deepEqual(parseHours('18:00-24:00'), { start: 1080, end: 1440 });
-  assert.throws(() => parseHours('18:00-08:00'), /end after it starts/);
-  assert.throws(() => parseHours('8:00-18:00'), /Expected `hours`/);
-  assert.throws(() => parseHours('24:00-24:00'), /Expected `hours`/);
+  assert.match(parseHours('18:00-08:00') as string, /end after it starts/);
+  assert.match(parseHours('8:00-18:00') as string, /HH:MM-HH:MM/);
+  assert.match(parseHours('24:00-24:00') as string, /HH:MM-HH:MM/);
+  assert.match(parseHours('08:00-24:30') as string, /24:00 at the latest/);
+  assert.throws(() => parseView(viewJson([vm({ windows: [{ hours: '18:00-08:00' }] })])), /`vms\[0\]\.windows\[0\]\.hours`.*end after it starts/);
 });
 
 test('describeWindows summarises for people', () => {
@@ -79,7 +87,7 @@ test('describeWindows summarises for people', () => {
 });
 
 test('parseView names the bad value', () => {
-  assert.throws(() => parseView(viewJson([vm({ tlsPort: 70000 })])), /`vms\[0\]\.tlsPort` to be 1-65535, got `70000`/);
+  assert.throws(() => parseView(viewJson([vm({ tlsPort: 70000 })])), /`vms\[0\]\.tlsPort` to be an integer 1-65535, got `70000`/);
   assert.throws(() => parseView(viewJson([vm({ id: 'Bad Id' })])), /`vms\[0\]\.id`/);
   assert.throws(() => parseView(viewJson([vm({ windows: [{ days: ['Monday'] }] })])), /days/);
   assert.throws(() => parseView(viewJson([vm({ command: [] })])), /command/);
