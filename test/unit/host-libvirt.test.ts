@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parseDomainXml } from '../../helper/src/host/libvirt.js';
+import { parseDomainXml, type DomainInfo } from '../../helper/src/host/libvirt.js';
 import { hostModel, type Domains } from '../../helper/src/host/model.js';
 import { parseXml } from '../../helper/src/host/xml.js';
 import { mergeFragments } from '../../helper/src/policy/merge.js';
@@ -72,7 +72,7 @@ function policy(text: string) {
 }
 
 test('the model takes name and MAC from libvirt, addresses from the policy, and adds libvirt console ports', () => {
-  const domains: Domains = new Map([
+  const domains: Domains = new Map<string, DomainInfo | string | null>([
     ['web1', parseDomainXml(WEB1)],
     ['db', 'virsh dumpxml db: error: failed to get domain'],
   ]);
