@@ -4,7 +4,7 @@
 // an unmanaged machine are plain namespaces on the bridge.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { addressBytes } from '../../helper/src/policy/host-names.js';
@@ -56,7 +56,9 @@ describe('host mode on a hypervisor with a bridge, guests and a SPICE/TLS VM', {
 
   const inNs = (ns: string, argv: string[]) => ['ip', 'netns', 'exec', ns, ...argv];
   const hostHelper = (args: string[]): Promise<ExecResult> =>
-    exec(inNs(hv, ['node', HELPER, 'host', ...args]), { env: { ...process.env, CONSOLEGATE_POLICY: sb.policyFile, CONSOLEGATE_POLICY_DIR: path.join(sb.dir, 'policy.d'), CONSOLEGATE_STATE_DIR: path.join(sb.dir, 'hoststate') } });
+    exec(inNs(hv, ['node', HELPER, 'host', ...args]), {
+      env: { ...process.env, CONSOLEGATE_POLICY: sb.policyFile, CONSOLEGATE_POLICY_DIR: path.join(sb.dir, 'policy.d'), CONSOLEGATE_STATE_DIR: path.join(sb.dir, 'hoststate'), CONSOLEGATE_VIRSH: path.join(sb.dir, 'virsh') },
+    });
   /** 0 connected, 1 refused (reset), 2 timed out (dropped). */
   const connectFrom = async (ns: string, src: string, dst: string, port: number) => (await exec(inNs(ns, ['python3', FORGE, 'connect', src, dst, String(port)]))).code;
   const forge = (ns: string, args: string[]) => must(inNs(ns, ['python3', FORGE, ...args]));
@@ -118,6 +120,12 @@ describe('host mode on a hypervisor with a bridge, guests and a SPICE/TLS VM', {
 
     const pki = await makeServerPki(path.join(sb.dir, 'pki'), { org: 'Consolegate Test', cn: 'hv.test', caName: 'Host Test CA' });
     await mkdir(path.join(sb.dir, 'hoststate'), { mode: 0o700 });
+    // libvirt is not installed here: a stand-in virsh answers `dumpxml --domain Guest-2` with what libvirt
+    // would print for g2 (its port name and MAC are not in the policy; only its addresses are).
+    await writeFile(path.join(sb.dir, 'guest2.xml'), `<domain type='kvm' id='3'><name>Guest-2</name><devices>
+  <interface type='bridge'><mac address='${GUESTS.g2.mac.toUpperCase()}'/><source bridge='br0'/><target dev='vg2'/><model type='virtio'/></interface>
+  <graphics type='spice' port='-1' tlsPort='5937' autoport='no'/></devices></domain>\n`);
+    await writeFile(path.join(sb.dir, 'virsh'), `#!/bin/sh\n[ "$*" = "--quiet dumpxml --domain Guest-2" ] || { echo "error: failed to get domain '$4'" >&2; exit 1; }\nexec cat ${path.join(sb.dir, 'guest2.xml')}\n`, { mode: 0o755 });
     vm = await startSpiceVm((argv) => inNs(hv, argv), { dir: sb.dir, x509Dir: pki.x509Dir, password: 'host-test-pw', addr: '0.0.0.0', tlsPort: PORTS.spice });
     listener = spawn('ip', ['netns', 'exec', hv, process.execPath, path.join(ROOT, 'test/support/listener.mjs'), String(PORTS.plain), String(PORTS.other)], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
@@ -135,7 +143,7 @@ vms:
   spicevm: { server: hv, tls-port: ${PORTS.spice}, title: "SPICE over TLS" }
   plain: { server: hv, tls-port: ${PORTS.plain} }
   g1: { server: hv, tls-port: 5935, bridge-port: ${port('g1', 'vg1')} }
-  g2: { server: hv, tls-port: 5937, bridge-port: ${port('g2', 'vg2')} }
+  g2: { server: hv, tls-port: 5937, domain: Guest-2, bridge-port: { ips: [${GUESTS.g2.v4}, "${GUESTS.g2.v6}"] } }
 entitlements:
   - { vm: spicevm, users: [${alice.name}] }
 `),
@@ -220,7 +228,7 @@ entitlements:
     assert.match(log, ns52);
   });
 
-  test("a guest using another guest's MAC is dropped and logged", async () => {
+  test("a guest using another guest's MAC is dropped and logged (g2's port and MAC read from libvirt)", async () => {
     assert.equal(await connectFrom(g2, GUESTS.g2.v4, HV.v4, PORTS.other), 0, 'g2 with its own MAC works');
     await must(['ip', '-n', g2, 'link', 'set', 'eth0', 'address', GUESTS.g1.mac]);
     try {
