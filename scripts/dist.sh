@@ -1,6 +1,6 @@
 #!/bin/bash
 # npm run dist: every package this repository ships, into out/.
-#   out/packages/   consolegate-helper .deb and .rpm (dpkg-deb and rpmbuild: always, offline too)
+#   out/packages/   consolegate-helper and consolegate-host .deb and .rpm (dpkg-deb and rpmbuild: always, offline too)
 #   out/launcher/   the consolegate launcher: .deb and .rpm where electron-builder can download fpm and
 #                   Electron; otherwise only the unpacked `dir` build, from a local Electron folder
 # Environment:
@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 npm run --silent build
 bash scripts/dist-helper.sh --no-build
+bash scripts/dist-helper.sh --no-build --package host   # consolegate-host, for the hypervisor (docs/host.md)
 
 electron_dist=${ELECTRON_DIST:-}
 [[ -z $electron_dist && -x node_modules/electron/dist/electron ]] && electron_dist=node_modules/electron/dist
