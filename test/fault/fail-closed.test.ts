@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exec } from '../../helper/src/system/exec.js';
 import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
+import { startStream } from '../support/stream.js';
 import { fakeTools, runHelper, status } from './support/harness.js';
 
 const unavailable = await rootTestsUnavailable();
@@ -16,8 +17,12 @@ for (const backend of ['nftables', 'iptables'] as const) {
     let sb: Sandbox;
     let alice: TestUser, bob: TestUser, carol: TestUser;
     const fragment = () => path.join(sb.dir, 'policy.d', '50-team.yaml');
+    // vm2's port has no listener: a revoked user's live session runs there (test/support/stream.ts listens itself).
     const policyFor = (users: TestUser[]) =>
-      sb.policy(`servers:\n  s4: { host: 127.0.0.1, ca: $CA, host-subject: "CN=s4" }\nvms:\n  vm1: { server: s4, tls-port: 20002 }\nentitlements:\n  - { vm: vm1, users: [${users.map((u) => u.name).join(', ')}] }\n`, { backend });
+      sb.policy(
+        `servers:\n  s4: { host: 127.0.0.1, ca: $CA, host-subject: "CN=s4" }\nvms:\n  vm1: { server: s4, tls-port: 20002 }\n  vm2: { server: s4, tls-port: 20004 }\nentitlements:\n  - { vm: vm1, users: [${users.map((u) => u.name).join(', ')}] }\n  - { vm: vm2, users: [${users.map((u) => u.name).join(', ')}] }\n`,
+        { backend },
+      );
     /** A policy.d fragment with a YAML error (an unclosed flow mapping). */
     const brokenFragment = 'entitlements:\n  - { vm: vm1, users: [nobody\n';
 
@@ -66,15 +71,22 @@ for (const backend of ['nftables', 'iptables'] as const) {
       const gid = await sb.viewerGid();
       assert.deepEqual(await reach(gid), { a: true, b: false, c: true }, `${name}: starting point`);
       const sudoersBefore = await readFile(sb.sudoersFile, 'utf8');
+      const carolSession = (await startStream(sb, carol, 20004, 20_000)).done;
 
       await sb.writePolicy(policyFor([alice, bob]));
       const { env, undo } = await fault();
       let r;
+      let returned: number;
       try {
         r = await runHelper(sb, ['apply'], { env: env ?? {} });
+        returned = Date.now();
       } finally {
         await undo?.();
       }
+      // Her open console ends too, within 2 s of the failed apply (not at her next connect).
+      const ended = await carolSession;
+      assert.match(ended.how, /^(error|close)/, `${name}: carol's open session survived the revocation (${ended.how})`);
+      assert.ok(ended.at - returned <= 2000, `${name}: carol's session was cut ${ended.at - returned} ms after apply returned`);
       assert.equal(r.code, 1, `${name}: apply should fail: ${r.stderr}`);
       assert.match(r.stderr, why, name);
       // carol is revoked at once; bob's new grant waits; alice, in both, keeps her console.
