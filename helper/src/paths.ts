@@ -1,14 +1,9 @@
 // System paths the helper owns or reads, with the environment overrides documented in docs/interfaces.md.
 import path from 'node:path';
+import { DEFAULT_PATHS, STATE_DIR_ENV, TABLE_FILE, VIEWS_DIR } from './boundary/index.js';
 
-/** Default locations from DESIGN.md. */
-export const DEFAULTS = {
-  policy: '/etc/consolegate/policy.yaml',
-  policyDir: '/etc/consolegate/policy.d',
-  stateDir: '/var/lib/consolegate',
-  sudoersFile: '/etc/sudoers.d/consolegate',
-  openConsole: '/usr/libexec/consolegate/open-console',
-} as const;
+/** Default locations (docs/design.md); open-console and the launcher share them through the boundary module. */
+export const DEFAULTS = DEFAULT_PATHS;
 
 /** Every system path the helper uses, resolved once per run. */
 export interface Paths {
@@ -31,7 +26,7 @@ export function resolvePaths(env: NodeJS.ProcessEnv, policyFlag?: string): Paths
   return {
     policy,
     policyDir: pick('CONSOLEGATE_POLICY_DIR', dirDefault),
-    stateDir: pick('CONSOLEGATE_STATE_DIR', DEFAULTS.stateDir),
+    stateDir: pick(STATE_DIR_ENV, DEFAULTS.stateDir),
     sudoersFile: pick('CONSOLEGATE_SUDOERS_FILE', DEFAULTS.sudoersFile),
     openConsole: pick('CONSOLEGATE_OPEN_CONSOLE', DEFAULTS.openConsole),
   };
@@ -41,10 +36,10 @@ export function resolvePaths(env: NodeJS.ProcessEnv, policyFlag?: string): Paths
 export function statePaths(stateDir: string) {
   return {
     state: path.join(stateDir, 'state.json'),
-    table: path.join(stateDir, 'console-table.json'),
+    table: path.join(stateDir, TABLE_FILE),
     /** The firewall model in force (apply/saved.ts), root-only: boot and `watch` load it without the policy. */
     firewall: path.join(stateDir, 'firewall.json'),
-    views: path.join(stateDir, 'views'),
+    views: path.join(stateDir, VIEWS_DIR),
     lock: path.join(stateDir, 'lock'),
   };
 }

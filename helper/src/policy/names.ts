@@ -1,14 +1,12 @@
 // Strict patterns for every name that reaches a firewall rule, a sudoers line, a .vv file or a path.
 import net from 'node:net';
+import { ACCOUNT_RE, ID_RE, PATH_RE } from '../boundary/index.js';
 
-/** VM and server ids: no escaping needed in sudoers (no `?*,:=\`), safe in file names. */
-export const ID_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** Local accounts we create ourselves (the viewer group, via groupadd): the portable POSIX subset, plus `.`. */
-export const ACCOUNT_RE = /^[a-z_][a-z0-9_.-]{0,31}$/;
+// The patterns that cross to open-console and the launcher live in the boundary module.
+export { ACCOUNT_RE, ID_RE, PATH_RE };
+
 /** Longest directory name accepted, in UTF-8 bytes (glibc's LOGIN_NAME_MAX is 256 with its NUL). */
 export const DIRECTORY_NAME_MAX_BYTES = 255;
-/** Absolute paths without spaces, globs, `..` or anything sudoers or a shell would interpret. */
-export const PATH_RE = /^(\/[A-Za-z0-9._+-]+)+$/;
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 /** Free text that ends up as one `key=value` line of a .vv file: printable, no line breaks. */
 const TEXT_RE = /^[^\p{Cc}\p{Zl}\p{Zp}]*$/u;

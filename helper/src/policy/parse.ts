@@ -5,7 +5,7 @@ import { checkAccount, checkDirectoryName, checkHost, checkId, checkPath, checkT
 import { readBridgePort, readClients, readDomain } from './host-parse.js';
 import { Reader, printable } from './reader.js';
 import { DAYS, type ClientNet, type Day, type Entitlement, type PortRange, type Server, type TimeWindow, type Vm } from './types.js';
-import { parseHours } from './window.js';
+import { parseHours } from '../boundary/index.js';
 
 /** A value and where it was written, for "defined twice" messages. */
 export interface Located<T> {

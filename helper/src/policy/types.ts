@@ -1,17 +1,9 @@
 // The validated policy: what the YAML says, checked, with positions kept for later messages.
+import type { TimeWindow } from '../boundary/index.js';
 import type { SourcePos } from '../errors.js';
 
-/** Day names as written in the policy, Monday first. */
-export const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
-export type Day = (typeof DAYS)[number];
-
-/** A weekly time window in local time; minutes since midnight, end exclusive. */
-export interface TimeWindow {
-  days: Day[] | null; // null: every day
-  start: number;
-  end: number;
-  hours: string | null; // as written, for views and messages; null: the whole day
-}
+// Days and windows are shared with open-console and the launcher (the console table and views carry them).
+export { DAYS, type Day, type TimeWindow } from '../boundary/index.js';
 
 /** An inclusive TCP port range. */
 export interface PortRange {
