@@ -9,10 +9,19 @@ import { HELPER, Sandbox, rootTestsUnavailable, type TestUser } from '../support
 const unavailable = await rootTestsUnavailable();
 const DEADLINE_MS = 1000;
 
-/** Starts `watch` in the sandbox's namespace; resolves once it says it is ready, with everything it logged. */
-async function startWatch(sb: Sandbox): Promise<{ child: ChildProcess; log: () => string }> {
-  // `ip netns exec` execs node itself, so child.pid is the watcher's pid.
-  const child = spawn('ip', ['netns', 'exec', sb.ns, process.execPath, HELPER, 'watch'], { env: { ...process.env, ...sb.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Starts `watch` in the sandbox's namespace; resolves once it says it is ready, with everything it logged. With
+ * `pidNamespace`, as in a container: nft monitor then reports pids the watcher cannot match with its children's.
+ */
+async function startWatch(sb: Sandbox, opts: { pidNamespace: boolean }): Promise<{ child: ChildProcess; log: () => string }> {
+  // Its own process group (`ip netns exec` and unshare exec or fork into it), which stopWatch signals: unshare
+  // ignores SIGTERM itself and waits for the watcher.
+  const pidns = opts.pidNamespace ? ['unshare', '--pid', '--fork', '--kill-child', '--mount-proc'] : [];
+  const child = spawn('ip', ['netns', 'exec', sb.ns, ...pidns, process.execPath, HELPER, 'watch'], {
+    env: { ...process.env, ...sb.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   let text = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (b: Buffer) => {
@@ -28,7 +37,7 @@ async function startWatch(sb: Sandbox): Promise<{ child: ChildProcess; log: () =
 async function stopWatch(child: ChildProcess | undefined): Promise<void> {
   if (child === undefined || child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
+  process.kill(-child.pid!, 'SIGTERM');
   await exited;
 }
 
@@ -50,7 +59,7 @@ entitlements:
   - { vm: vm1, users: [${alice.name}] }
 `;
 
-describe('watch puts nftables rules back', { skip: unavailable ?? false }, () => {
+describe('watch puts nftables rules back (watch in its own pid namespace, as in a container)', { skip: unavailable ?? false }, () => {
   let sb: Sandbox;
   let alice: TestUser, bob: TestUser;
   let viewerGid: number;
@@ -67,7 +76,7 @@ describe('watch puts nftables rules back', { skip: unavailable ?? false }, () =>
     const r = await sb.helper(['apply']);
     assert.equal(r.code, 0, r.stderr);
     viewerGid = await sb.viewerGid();
-    ({ child: watcher, log } = await startWatch(sb));
+    ({ child: watcher, log } = await startWatch(sb, { pidNamespace: true }));
   });
   after(async () => {
     await stopWatch(watcher);
@@ -126,7 +135,7 @@ describe('watch puts the iptables chain and jump back', { skip: unavailable ?? f
     const r = await sb.helper(['apply']);
     assert.equal(r.code, 0, r.stderr);
     viewerGid = await sb.viewerGid();
-    ({ child: watcher, log } = await startWatch(sb));
+    ({ child: watcher, log } = await startWatch(sb, { pidNamespace: false }));
   });
   after(async () => {
     await stopWatch(watcher);

@@ -1,14 +1,16 @@
 // `watch`: long-running; puts our saved rules back within a second of any foreign change to them.
 import { stat } from 'node:fs/promises';
+import os from 'node:os';
 import { acquireLock } from '../apply/lock.js';
 import { sidesOf, type Side, type Transaction } from '../apply/monitor-events.js';
 import { startMonitor, type Monitor } from '../apply/monitor.js';
+import { OWN_COMM_PREFIX, ownCommands, type OwnCommands } from '../apply/monitor-own.js';
 import { readSaved, restoreSaved } from '../apply/saved.js';
 import { ConsolegateError, messageOf } from '../errors.js';
 import { IPT_CHAIN } from '../plan/iptables.js';
 import { NFT_TABLE } from '../plan/nft.js';
 import { statePaths } from '../paths.js';
-import { hasCommand, type Exec } from '../system/exec.js';
+import { hasCommand } from '../system/exec.js';
 import type { Context, Outcome } from './context.js';
 import { requireRoot } from './context.js';
 
@@ -29,7 +31,6 @@ const SUBSCRIBE_MS = 100;
 const MAX_MONITOR_EXITS = 5;
 // Holding the apply lock for longer means a wedged apply: log, and try again on the next change.
 const LOCK_WAIT_S = 300;
-const OWN_PIDS_KEPT = 64;
 const LOST_REPAIR_EVERY_MS = 60_000;
 
 /** A repair to make: the sides touched (with the first line that touched each), since when, by whom. */
@@ -58,28 +59,28 @@ export async function watch(ctx: Context): Promise<Outcome> {
 /**
  * Hears every ruleset transaction through `nft monitor`; one by another process that touched our table (nft) or
  * our chain/jumps (iptables-nft) schedules `restoreSaved` under the apply lock. Transactions made by our own nft
- * and iptables-restore children are recognised by pid (`# new generation N by process PID`), so repairs never loop.
+ * and iptables-restore children are recognised (monitor-own.ts: by name and pid), so repairs never loop.
  */
 export async function watchRules(ctx: Context, options: WatchOptions): Promise<void> {
-  const { signal } = options;
-  const quietMs = options.quietMs ?? DEFAULTS.quietMs;
-  const maxDelayMs = options.maxDelayMs ?? DEFAULTS.maxDelayMs;
   const log = (text: string): void => ctx.out.warn(`watch: ${text}`);
   if (!(await hasCommand('nft'))) {
     throw new ConsolegateError('BACKEND_UNAVAILABLE', '`watch` hears of ruleset changes through `nft monitor`, and nft is not installed (apt install nftables)');
   }
-  const sp = statePaths(ctx.paths.stateDir);
 
-  const ownPids: number[] = [];
-  const tracked: Exec = (argv, o) =>
-    ctx.exec(argv, {
-      ...o,
-      onSpawn: (pid) => {
-        ownPids.push(pid);
-        if (ownPids.length > OWN_PIDS_KEPT) ownPids.shift();
-        o?.onSpawn?.(pid);
-      },
-    });
+  const own = await ownCommands(ctx.exec);
+  if (!own.named) log(`could not name our nft runs (${OWN_COMM_PREFIX}…) in ${os.tmpdir()}: inside a pid namespace our own repairs would look foreign`);
+  try {
+    await watchWith(ctx, options, own, log);
+  } finally {
+    await own.close();
+  }
+}
+
+async function watchWith(ctx: Context, options: WatchOptions, own: OwnCommands, log: (text: string) => void): Promise<void> {
+  const { signal } = options;
+  const quietMs = options.quietMs ?? DEFAULTS.quietMs;
+  const maxDelayMs = options.maxDelayMs ?? DEFAULTS.maxDelayMs;
+  const sp = statePaths(ctx.paths.stateDir);
 
   // The saved backend, re-read only when firewall.json changes (it can be megabytes at 100,000 entitlements).
   let backendCache: { key: string; backend: Side | null } | null = null;
@@ -149,7 +150,7 @@ export async function watchRules(ctx: Context, options: WatchOptions): Promise<v
       if (why === undefined) return; // only the other backend's objects changed
       if (backend === 'iptables') await warnIfLegacy();
       const started = Date.now();
-      const result = await restoreSaved(tracked, ctx.paths.stateDir);
+      const result = await restoreSaved(own.exec, ctx.paths.stateDir);
       if (result === 'restored') {
         log(`restored the saved ${backend} rules after \`${why}\` by ${job.by} (${Date.now() - job.since} ms after the change, load ${Date.now() - started} ms)`);
       }
@@ -166,7 +167,7 @@ export async function watchRules(ctx: Context, options: WatchOptions): Promise<v
   };
 
   const onTransaction = (t: Transaction): void => {
-    if (t.pid !== null && ownPids.includes(t.pid)) return;
+    if (own.isOwn(t)) return;
     const sides = sidesOf(t);
     if (sides.size === 0) return;
     schedule(sides, t.pid === null ? 'an unknown process' : `${t.comm ?? '?'}[${t.pid}]`);

@@ -18,6 +18,8 @@ export interface ExecOptions {
   stdout?: number;
   /** Told the child's pid as soon as it is spawned (`watch` ignores the nft transactions of its own children). */
   onSpawn?: (pid: number) => void;
+  /** The child's argv[0] when argv[0] is another path to run (`watch` runs nft under a name of its own). */
+  argv0?: string;
 }
 
 /** Runs argv[0] with the rest as arguments; never throws for a non-zero exit, only when it cannot start. */
@@ -31,6 +33,7 @@ export const exec: Exec = (argv, options = {}) =>
     const child = spawn(cmd, args, {
       env: options.env ?? process.env,
       stdio: ['pipe', options.stdout ?? 'pipe', 'pipe', ...(options.fds ?? [])],
+      ...(options.argv0 !== undefined ? { argv0: options.argv0 } : {}),
     });
     if (child.pid !== undefined) options.onSpawn?.(child.pid);
     const out: Buffer[] = [];
