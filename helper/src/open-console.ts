@@ -117,6 +117,8 @@ function readTable(file: string): ConsoleTable {
     if (!st.isFile() || st.uid !== 0 || (st.mode & 0o077) !== 0) throw new Refusal(OC_EXIT.noTable, `${file} is not root-only: apply the policy again`);
     const table = JSON.parse(readFileSync(fd, 'utf8')) as ConsoleTable;
     if (table.version !== 2) throw new Refusal(OC_EXIT.noTable, `${file} was written by another version: apply the policy again`);
+    // Never start the viewer as root's group (0) or with no group at all (-1: the viewer group did not exist).
+    if (!Number.isSafeInteger(table.viewer.gid) || table.viewer.gid <= 0) throw new Refusal(OC_EXIT.noTable, `${file} names no viewer group: apply the policy again`);
     return table;
   } catch (err) {
     if (err instanceof Refusal) throw err;
