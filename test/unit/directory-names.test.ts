@@ -122,3 +122,18 @@ test('a refused name is shown escaped in the file:line:col message, never raw', 
   const msgs = parseFragment('p.yaml', text).diagnostics.map(formatDiagnostic);
   assert.deepEqual(msgs, ['p.yaml:4:19: Invalid user name `evil\\u202e\\u009b31m`: must not contain `:`, control characters, line breaks or bidirectional overrides']);
 });
+
+test('a name that resolves to uid 0 is skipped with a warning; the plan still renders (a group holding root)', async () => {
+  const { fakeFacts } = await import('./facts.js');
+  const { parseFragment } = await import('../../helper/src/policy/parse.js');
+  const { mergeFragments } = await import('../../helper/src/policy/merge.js');
+  const { makePlan } = await import('../../helper/src/plan/plan.js');
+  const text = 'version: 1\nservers:\n  mysrv: { host: 192.0.2.10, ca: /etc/ca.pem, host-subject: "CN=s" }\nvms:\n  vm1: { server: mysrv, tls-port: 20002 }\nentitlements:\n  - { vm: vm1, groups: [wheel], users: [myself] }\n';
+  const policy = mergeFragments([parseFragment('p.yaml', text).fragment]).policy;
+  const base = fakeFacts();
+  const facts = fakeFacts({ users: new Map([...base.users, ['root', { name: 'root', uid: 0, gid: 0 }]]), groups: new Map([['wheel', ['root', 'carol']]]) });
+  const plan = makePlan(policy, facts, { backend: 'nftables', openConsole: '/usr/libexec/consolegate/open-console', stateDirArg: null });
+  assert.deepEqual(plan.grants.map((g) => g.uid).sort(), [1000, 1003]);
+  assert.match(plan.skipped.map((s) => s.message).join('\n'), /`root` resolves to uid 0 \(root\), which is never entitled; skipped/);
+  assert.doesNotMatch(plan.sudoers, /^#0 /m);
+});

@@ -56,6 +56,13 @@ export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; s
     for (const name of names) {
       const user = facts.users.get(name);
       if (!user) continue;
+      // Root needs no entitlement and sudoers never names it; a directory group holding a uid-0 account (or a
+      // local group with root in it) must not make the whole plan unrenderable.
+      if (user.uid === 0) {
+        const message = `VM \`${vm.id}\`: \`${name}\` resolves to uid 0 (root), which is never entitled; skipped`;
+        if (!skipped.some((x) => x.message === message)) skipped.push({ where: formatPos(e.pos), message });
+        continue;
+      }
       const key = `${user.uid}/${vm.id}/${windowKey(e.when)}`;
       if (seen.has(key)) continue; // the same person named twice (user and group) is one grant
       seen.add(key);
