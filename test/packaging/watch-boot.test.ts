@@ -92,15 +92,18 @@ describe('watch and the reload hooks, booted with the real nftables.service and 
     });
   }
 
+  // The hooks run a full apply (policy, NSS, render): a backstop for iptables-legacy and a stopped watch, not the
+  // 1 s promise, which is the watch's. They must bring the table back, within the probe's 3 s.
   for (const [name, what] of [['hook-reload', 'systemctl reload nftables'], ['hook-restart', 'systemctl restart nftables']] as const) {
-    it(`without watch, the early unit's hooks put the table back after \`${what}\``, async () => {
+    it(`without watch, the early unit's hooks put the table back after \`${what}\``, async (t) => {
       const s = await step(name);
-      assert.ok(s.backMs !== null && s.backMs <= s.commandMs + DEADLINE_MS, s.text);
+      t.diagnostic(s.text.split('\n')[0]!);
+      assert.notEqual(s.backMs, null, s.text);
     });
   }
 
   it('firewalld runs in the container', async () => {
-    assert.equal((await probe('firewalld-state')).trim(), 'running', await probe('journal'));
+    assert.equal((await probe('firewalld-state')).trim(), 'running', await probe('firewalld-status'));
   });
 
   for (const [name, what] of [

@@ -4,7 +4,8 @@
 #                           systemctl for presets, no viewer)
 #   bookworm-root.sh deps   minbase + what consolegate-helper depends on, with virt-viewer's .deb kept in
 #                           apt's cache so `apt-get install --reinstall virt-viewer` works offline later
-#   bookworm-root.sh firewalld   deps + firewalld and the D-Bus it talks over (the watch boot test)
+#   bookworm-root.sh firewalld   deps + firewalld, the D-Bus it talks over and netbase (/etc/protocols, which
+#                                firewalld checks its services against): the watch boot test
 #   bookworm-root.sh ansible     deps + python3, python3-apt (Ansible's modules) and acl: the role's test
 # The cache lives outside the repo (CONSOLEGATE_TEST_CACHE, default /var/cache/consolegate-test) because
 # debootstrap takes minutes and CI runs on the same machine again. The name carries a hash of what goes
@@ -68,7 +69,7 @@ build_firewalld() {
   cp /etc/resolv.conf "$tmp/root/etc/resolv.conf"
   printf '#!/bin/sh\nexit 101\n' >"$tmp/root/usr/sbin/policy-rc.d" && chmod 0755 "$tmp/root/usr/sbin/policy-rc.d"
   in_root "$tmp/root" env DEBIAN_FRONTEND=noninteractive sh -c \
-    'apt-get update -qq && apt-get install -y -qq --no-install-recommends firewalld dbus' >"$tmp/log" 2>&1 || { tail -n 30 "$tmp/log" >&2; return 1; }
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends firewalld dbus netbase' >"$tmp/log" 2>&1 || { tail -n 30 "$tmp/log" >&2; return 1; }
   rm -f "$tmp/root/usr/sbin/policy-rc.d"
   tar -C "$tmp/root" -cf "$out.part" . && mv "$out.part" "$out"
 }
@@ -101,7 +102,8 @@ case $stage in
   deps) [[ -f $full ]] || build_deps "$base" "$full"; echo "$full" ;;
   firewalld)
     [[ -f $full ]] || build_deps "$base" "$full"
-    fw="$cache/bookworm-firewalld-$key.tar"
+    # -2: netbase added (firewalld checks protocol names against /etc/protocols)
+    fw="$cache/bookworm-firewalld-$key-2.tar"
     [[ -f $fw ]] || build_firewalld "$full" "$fw"
     echo "$fw" ;;
   ansible)

@@ -54,6 +54,7 @@ for _ in $(seq 1 100); do
 done
 back_after systemctl start firewalld.service >"$out/firewalld-start"
 firewall-cmd --state >"$out/firewalld-state" 2>&1
+{ systemctl status --no-pager firewalld.service; journalctl --no-pager -b -o cat -u firewalld.service; } >"$out/firewalld-status" 2>&1
 r=$(restores); echo "$(back_after firewall-cmd --reload) $(($(restores) - r))" >"$out/firewalld-reload"
 r=$(restores); echo "$(back_after firewall-cmd --complete-reload) $(($(restores) - r))" >"$out/firewalld-complete-reload"
 r=$(restores); echo "$(back_after systemctl reload firewalld.service) $(($(restores) - r))" >"$out/firewalld-systemctl-reload"
