@@ -44,6 +44,9 @@ const UNSAFE_IN_SUDOERS = /[\s,:=\\?*[\]!#%"'`$;|&<>(){}@~^+]|[^\x21-\x7e]/u;
 const BAD = {
   id: (v: string) => /[^a-z0-9_-]/.test(v) || !/^[a-z0-9]/.test(v),
   account: (v: string) => /[^a-z0-9_.-]/.test(v) || !/^[a-z_]/.test(v),
+  // Users and groups as a directory spells them (issue 12, docs/policy.md): only ever looked up and shown.
+  name: (v: string) =>
+    v === '' || Buffer.byteLength(v) > 255 || /[\p{Cc}\p{Zl}\p{Zp}\u202a-\u202e\u2066-\u2069:]/u.test(v) || v.trim() !== v || /^[0-9]+$/.test(v) || /^[-+]/.test(v),
   path: (v: string) => /[^A-Za-z0-9._+/-]/.test(v) || !v.startsWith('/'),
 };
 /** Names that certainly must be accepted. */
@@ -139,7 +142,7 @@ function policyArb(v: Vocabulary): fc.Arbitrary<GenPolicy> {
 
 /** Where a value was written: 1-based line and column of its first character (the opening quote when quoted). */
 interface Placed {
-  kind: 'id' | 'account' | 'path' | 'other';
+  kind: 'id' | 'account' | 'name' | 'path' | 'other';
   value: string;
   line: number;
   col: number;
@@ -187,7 +190,7 @@ function render(p: GenPolicy): { text: string; placed: Placed[] } {
     line('  - vm: ', ['id', vmId(e)]);
     const list = (key: string, names: string[]) => {
       const parts: (string | [Placed['kind'], string])[] = [`    ${key}: [`];
-      names.forEach((n, i) => parts.push(...(i > 0 ? [', '] : []), ['account', n] as [Placed['kind'], string]));
+      names.forEach((n, i) => parts.push(...(i > 0 ? [', '] : []), ['name', n] as [Placed['kind'], string]));
       line(...parts, ']');
     };
     if (e.users.length > 0 || e.groups.length === 0) list('users', e.users);
@@ -437,7 +440,7 @@ describe('policy loader and sudoers renderer under generated input', { skip: ski
         }
         try {
           await loadPolicy(main, fragDir);
-          assert.ok(!BAD.account(frags[bad]![1]), `accepted the bad user ${JSON.stringify(frags[bad]![1])}`);
+          assert.ok(!BAD.name(frags[bad]![1]), `accepted the bad user ${JSON.stringify(frags[bad]![1])}`);
         } catch (err) {
           assert.ok(err instanceof ConsolegateError && err.code === 'POLICY_INVALID', `unexpected error: ${String(err)}`);
           assert.ok(
