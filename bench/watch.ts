@@ -57,7 +57,7 @@ async function measure(ns: string, stateDir: string, n: number, runs: number, lo
   const ms: number[] = [];
   try {
     for (let r = 0; r < runs; r++) {
-      await new Promise((res) => setTimeout(res, n >= 100_000 ? 8000 : 300)); // let the previous repair's events drain
+      await new Promise((res) => setTimeout(res, n >= 100_000 ? 8000 : n >= 10_000 ? 2000 : 300)); // let the previous repair's events drain
       const from = seen.length;
       await mustExec(exec, ['ip', 'netns', 'exec', ns, 'nft', 'flush', 'ruleset']);
       const deadline = performance.now() + 30_000;
