@@ -52,7 +52,7 @@ for _ in $(seq 1 100); do
   [ "$(journalctl --no-pager -b -o cat -u consolegate-watch.service | grep -c 'watch: ready')" -ge 2 ] && break
   sleep 0.1
 done
-back_after systemctl start firewalld.service >"$out/firewalld-start"
+r=$(restores); echo "$(back_after systemctl start firewalld.service) $(($(restores) - r))" >"$out/firewalld-start"
 firewall-cmd --state >"$out/firewalld-state" 2>&1
 { systemctl status --no-pager firewalld.service; journalctl --no-pager -b -o cat -u firewalld.service; } >"$out/firewalld-status" 2>&1
 r=$(restores); echo "$(back_after firewall-cmd --reload) $(($(restores) - r))" >"$out/firewalld-reload"
