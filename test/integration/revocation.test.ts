@@ -102,6 +102,14 @@ for (const backend of ['nftables', 'iptables'] as const) {
       await carolStream.stop();
       const c = await carolStream.done;
       assert.equal(c.how, 'stopped', `carol's connection, still entitled, ended: ${c.how}`);
+      // Her process has exited: its close went out owned, what follows has no owner and must pass (DESIGN.md).
+      let hanging = '';
+      for (let i = 0; i < 20; i++) {
+        hanging = (await sb.run(['ss', '-Htan', 'state', 'last-ack', 'state', 'fin-wait-1', 'state', 'closing'])).stdout.trim();
+        if (hanging === '') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(hanging, '', 'no connection hangs in LAST-ACK, FIN-WAIT-1 or CLOSING after a close');
       assert.equal(await sb.connect('127.0.0.1', 20002, alice, await sb.viewerGid()), false, 'new connections are refused too');
     });
   });

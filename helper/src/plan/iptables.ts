@@ -37,9 +37,9 @@ export function renderIptables(m: FirewallModel, family: 4 | 6, opts: JumpOption
   }
   // Everything not bound for a protected TCP port leaves at once, in two rules whatever the entitlements.
   const leave = [`! -p tcp -j RETURN`, `-p tcp${notProtected(m.ports)} -j RETURN`];
-  const deny = [
-    ...(m.log ? [`-p tcp -m limit --limit ${LOG_RATE.perSecond}/second --limit-burst ${LOG_RATE.burst} -j LOG --log-prefix "consolegate-deny " --log-uid`] : []),
-    '-p tcp -j REJECT --reject-with tcp-reset',
+  const deny = (match: string) => [
+    ...(m.log ? [`-p tcp${match} -m limit --limit ${LOG_RATE.perSecond}/second --limit-burst ${LOG_RATE.burst} -j LOG --log-prefix "consolegate-deny " --log-uid`] : []),
+    `-p tcp${match} -j REJECT --reject-with tcp-reset`,
   ];
   out.push(...leave.map((r) => `-A ${IPT_CHAIN} ${r}`));
   for (const g of m.groups) {
@@ -50,13 +50,15 @@ export function renderIptables(m: FirewallModel, family: 4 | 6, opts: JumpOption
       }
     }
   }
-  // A new connection is refused whoever opens it; any other packet is judged when it has an owner, so a revoked
-  // grant or an ended window cuts the open connection. Packets sent after close() have no owner and pass, or
-  // connections would hang in LAST-ACK (DESIGN.md, "Firewall").
-  out.push(`-A ${IPT_CHAIN} -p tcp ! --tcp-flags SYN,ACK SYN -m owner ! --socket-exists -j RETURN`);
-  out.push(...deny.map((r) => `-A ${IPT_CHAIN} ${r}`));
+  // A new connection is refused whoever opens it. Any other packet is refused when a process owns it, so a
+  // revoked grant or an ended window cuts the open connection. Packets with no owning process — sent after
+  // close(), or the kernel's own resets and TIME-WAIT ACKs — pass, or connections would hang in LAST-ACK and
+  // FIN-WAIT (DESIGN.md, "Firewall"). `--uid-owner 0-4294967294` matches exactly those with a process's file;
+  // `! --socket-exists` would not, since the kernel's reply sockets exist but belong to no process.
+  out.push(...deny(' --tcp-flags SYN,ACK SYN').map((r) => `-A ${IPT_CHAIN} ${r}`));
+  out.push(...deny(' -m owner --uid-owner 0-4294967294').map((r) => `-A ${IPT_CHAIN} ${r}`));
   // Routed traffic (a VM or container behind this machine) has no local owner: never entitled.
-  out.push(...[...leave, ...deny].map((r) => `-A ${IPT_FWD_CHAIN} ${r}`));
+  out.push(...[...leave, ...deny('')].map((r) => `-A ${IPT_FWD_CHAIN} ${r}`));
   out.push('COMMIT', '');
   return out.join('\n');
 }
