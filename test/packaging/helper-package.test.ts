@@ -69,7 +69,7 @@ describe('consolegate-helper packages', () => {
 
   it('the .deb declares the documented dependencies and this machine\'s architecture (it carries nss-numeric.so)', async () => {
     const field = async (name: string): Promise<string> => (await mustExec(exec, ['dpkg-deb', '--field', pkgs.deb, name])).stdout.trim();
-    assert.equal(await field('Depends'), 'libc6 (>= 2.34), nodejs (>= 18.19), nftables | iptables, sudo, virt-viewer');
+    assert.equal(await field('Depends'), 'libc6 (>= 2.34), nodejs (>= 18.19), nftables | iptables, sudo, virt-viewer, acl');
     assert.equal(await field('Architecture'), (await mustExec(exec, ['dpkg', '--print-architecture'])).stdout.trim());
   });
 
