@@ -83,10 +83,14 @@ describe('the .deb booted with systemd-nspawn', { skip }, () => {
     assert.match(await probe('nft'), /table inet consolegate/);
     assert.match(await probe('group'), /^cgviewers:x:\d+:$/m);
     assert.equal((await probe('statoverride')).trim(), 'root cgviewers 750 /usr/bin/remote-viewer');
-    assert.match(await probe('sudoers'), /^alice ALL=\(alice:cgviewers\) NOPASSWD: \/usr\/libexec\/consolegate\/open-console debianx$/m);
+    const alice = (await probe('uid-alice')).trim();
+    assert.match(await probe('sudoers'), /^Cmnd_Alias CG_DEBIANX = \/usr\/libexec\/consolegate\/open-console debianx$/m);
+    assert.match(await probe('sudoers'), new RegExp(`^#${alice} ALL=\\(root\\) NOPASSWD: CG_DEBIANX$`, 'm'));
+    assert.equal((await probe('table')).trim(), 'root:root 600');
+    assert.deepEqual((await probe('view-acl')).trim().split('\n'), ['user::rw-', `user:${alice}:r--`, 'group::---', 'mask::r--', 'other::---']);
   });
 
   it('the path unit applies a fragment dropped into policy.d', async () => {
-    assert.match(await probe('sudoers-after-fragment'), /^bob ALL=\(bob:cgviewers\) NOPASSWD: \/usr\/libexec\/consolegate\/open-console debianx$/m);
+    assert.match(await probe('sudoers-after-fragment'), new RegExp(`^#${(await probe('uid-bob')).trim()} ALL=\\(root\\) NOPASSWD: CG_DEBIANX$`, 'm'));
   });
 });

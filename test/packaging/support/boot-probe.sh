@@ -14,11 +14,16 @@ nft list table inet consolegate >"$out/nft" 2>&1
 cp /etc/sudoers.d/consolegate "$out/sudoers" 2>/dev/null
 getent group cgviewers >"$out/group"
 dpkg-statoverride --list /usr/bin/remote-viewer >"$out/statoverride"
+# Written under the units' sandbox: the root-only table and alice's view with its ACL entry (issue 11).
+stat -c '%U:%G %a' /var/lib/consolegate/console-table.json >"$out/table" 2>&1
+getfacl -n -c -p "/var/lib/consolegate/views/$(id -u alice).json" >"$out/view-acl" 2>&1
+id -u alice >"$out/uid-alice"
+id -u bob >"$out/uid-bob"
 
 # Config management drops a fragment: the path unit must apply it without anyone running a command.
 cp /root/50-bob.yaml /etc/consolegate/policy.d/50-bob.yaml
 for _ in $(seq 1 100); do
-  grep -q '^bob ' /etc/sudoers.d/consolegate 2>/dev/null && break
+  grep -q "^#$(id -u bob) " /etc/sudoers.d/consolegate 2>/dev/null && break
   sleep 0.1
 done
 cp /etc/sudoers.d/consolegate "$out/sudoers-after-fragment" 2>/dev/null
