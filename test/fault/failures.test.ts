@@ -125,7 +125,7 @@ entitlements:
         await fill(sb.stateDir);
         const r = await runHelper(sb, ['apply', '--policy', newFile]);
         await exec(['rm', '-f', path.join(sb.stateDir, 'zz-filler'), path.join(sb.stateDir, 'zz-tail')]);
-        await assertKept(r, /state directory: .*no space left on device.*previous state restored/i);
+        await assertKept(r, /(state directory|saved firewall): .*no space left on device.*previous state restored/i);
       } finally {
         await undo();
       }
