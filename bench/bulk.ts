@@ -27,11 +27,13 @@ export interface BulkOptions {
   log: (line: string) => void;
 }
 
-type Variant = 'none' | 'ours' | 'iptables';
+type Variant = 'none' | 'ours' | 'synonly' | 'iptables';
 type Direction = 'up' | 'down';
+const SYN_ONLY_TABLE = 'cgsynonly';
 const LABEL: Record<Variant, string> = {
   none: 'no rules (tables dormant)',
   ours: 'ours: nft, every owned packet to a protected port judged',
+  synonly: 'control: the same table judging only SYNs (the design before issue 10)',
   iptables: 'linear iptables chain (our iptables backend)',
 };
 
@@ -80,6 +82,13 @@ export async function benchBulk(opts: BulkOptions): Promise<{ tables: Table[]; r
       const r = await w.run([f === 4 ? 'iptables-restore' : 'ip6tables-restore', '--noflush'], { input: renderIptables(iptPlan.firewall, f, { addJump: true }), hostNss: true });
       if (r.code !== 0) throw new Error(`loading the iptables variant failed: ${r.stderr.trim()}`);
     }
+    // The control: our table as it was before issue 10 (only SYNs judged: no per-packet work on a stream), under
+    // another name. Its distance from "none" is what this machine's noise looks like.
+    const FAST_PATH = /^(\s*)tcp dport != @protected accept$/m;
+    if (!FAST_PATH.test(nftPlan.nft!)) throw new Error('rendered nft has no protected-port fast path; update bench/bulk.ts');
+    const synOnly = nftPlan.nft!.replaceAll('inet consolegate', `inet ${SYN_ONLY_TABLE}`).replace(FAST_PATH, '$1tcp flags & (syn | ack) != syn accept');
+    const loaded = await w.run(['nft', '-f', '-'], { input: `${synOnly}\nadd table inet ${SYN_ONLY_TABLE} { flags dormant; }\n`, env: { TZ: 'UTC' }, hostNss: true });
+    if (loaded.code !== 0) throw new Error(`loading the SYN-only control failed: ${loaded.stderr.trim()}`);
     const bulk = await buildBulk(path.join(w.sb.dir, 'bin'));
     // The last user's highest port: the last rule of the linear chain (its worst case); a set does not care.
     const last = s.users - 1;
@@ -87,7 +96,7 @@ export async function benchBulk(opts: BulkOptions): Promise<{ tables: Table[]; r
     const entitled = { uid: uidOf(last), gid: VIEWER_GID };
     const activate = async (v: Variant): Promise<void> => {
       const wake = (on: boolean) => (on ? '{ }' : '{ flags dormant; }');
-      const batch = [`add table inet consolegate ${wake(v === 'ours')}`, `add table ip filter ${wake(v === 'iptables')}`, `add table ip6 filter ${wake(v === 'iptables')}`];
+      const batch = [`add table inet consolegate ${wake(v === 'ours')}`, `add table inet ${SYN_ONLY_TABLE} ${wake(v === 'synonly')}`, `add table ip filter ${wake(v === 'iptables')}`, `add table ip6 filter ${wake(v === 'iptables')}`];
       const r = await w.run(['nft', '-f', '-'], { input: batch.join('\n') + '\n', hostNss: true });
       if (r.code !== 0) throw new Error(`switching to ${v} failed: ${r.stderr.trim()}`);
     };
@@ -99,7 +108,7 @@ export async function benchBulk(opts: BulkOptions): Promise<{ tables: Table[]; r
       return { wall: bytes / 1e6 / (ns / 1e9), cpu: bytes / 1e6 / (cpu / 1e9) };
     };
 
-    const variants: Variant[] = ['none', 'ours', 'iptables'];
+    const variants: Variant[] = ['none', 'ours', 'synonly', 'iptables'];
     const dirs: Direction[] = ['up', 'down'];
     const results = new Map<string, BulkResult>();
     for (const v of variants) {
