@@ -2,13 +2,13 @@
 // preload builds window.api from it, main validates every call against it, the renderer imports its types.
 // No Electron and no Node imports here: the preload bundle (sandboxed) includes this file.
 import { ID_RE, isId } from '../helper/src/boundary/index.js';
-import type { ConsoleState } from './services/console.js';
+import type { ConsoleState } from './services/console-text.js';
 import type { DiagnosticsReport } from './services/diagnostics.js';
 import type { KeyringStatus } from './services/secrets.js';
 import type { ViewSnapshot } from './services/views.js';
 
 export type { ConsoleState, DiagnosticsReport, KeyringStatus, ViewSnapshot };
-export type { FailureReason } from './services/console.js';
+export type { FailureReason } from './services/console-text.js';
 export type { Availability, VmEntry } from './services/availability.js';
 export type { Check, CheckStatus } from './services/diagnostics.js';
 

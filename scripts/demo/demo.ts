@@ -11,7 +11,7 @@ import { ConsoleLab, LAB_PORTS } from '../../test/e2e/support/lab.js';
 import { borrowDisplay } from '../../test/e2e/support/xvfb.js';
 import { findFrame } from '../../test/e2e/support/image.js';
 import { rootTestsUnavailable } from '../../test/support/sandbox.js';
-import type { ConsoleState } from '../../electron/services/console.js';
+import type { ConsoleState } from '../../electron/services/console-text.js';
 
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s: string): void => void process.stdout.write(`${s}\n`);

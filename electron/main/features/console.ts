@@ -1,6 +1,7 @@
 // Open console: looks the VM up in the user's own view (never trusts the renderer for a command), fills in a
 // remembered password, refuses to start a second viewer for a VM that is already open, and pushes every state change.
-import { explain, openConsole, type ConsoleSession, type ConsoleState } from '../../services/console.js';
+import { openConsole, type ConsoleSession } from '../../services/console.js';
+import { explain, type ConsoleState } from '../../services/console-text.js';
 import type { SecretStore } from '../../services/secrets.js';
 import { loadView, type ViewSource } from '../../services/views.js';
 import type { OpenResult } from '../../contract.js';

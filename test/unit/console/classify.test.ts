@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { classify, explain, isDenyLine, type ConsoleState, type Observations } from '../../../electron/services/console.js';
+import { classify, type Observations } from '../../../electron/services/console-classify.js';
+import { explain, type ConsoleState } from '../../../electron/services/console-text.js';
+import { isDenyLine } from '../../../electron/services/kmsg.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/console/${name}`, import.meta.url), 'utf8');
 

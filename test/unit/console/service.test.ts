@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { openConsole, type ConsoleState, type KernelLog } from '../../../electron/services/console.js';
+import { openConsole } from '../../../electron/services/console.js';
+import type { ConsoleState } from '../../../electron/services/console-text.js';
+import type { KernelLog } from '../../../electron/services/kmsg.js';
 
 const node = process.execPath;
 const unreadableLog = (): KernelLog => ({ check: () => 'unreadable', close: () => undefined });

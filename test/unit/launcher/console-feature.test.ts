@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConsoleEvent } from '../../../electron/contract.js';
-import type { ConsoleSession, ConsoleState, ConsoleTarget, openConsole } from '../../../electron/services/console.js';
+import type { ConsoleSession, ConsoleTarget, openConsole } from '../../../electron/services/console.js';
+import type { ConsoleState } from '../../../electron/services/console-text.js';
 import { createSecretStore, type KeytarLike } from '../../../electron/services/secrets.js';
 import { consoleFeature } from '../../../electron/main/features/console.js';
 
