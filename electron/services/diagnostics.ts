@@ -4,7 +4,8 @@ import { stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
-import { loadView, type ViewFile } from './views.js';
+import type { ViewFile } from '../../helper/src/boundary/index.js';
+import { loadView } from './views.js';
 
 /** ok = verified; problem = verified broken; unknown = could not be checked from here (the detail says why). */
 export type CheckStatus = 'ok' | 'problem' | 'unknown';

@@ -5,9 +5,6 @@ import path from 'node:path';
 import { DEFAULT_PATHS, STATE_DIR_ENV, parseView, viewPath, type ViewFile } from '../../helper/src/boundary/index.js';
 import { toEntries, type VmEntry } from './availability.js';
 
-// Kept for the services that read the view through loadView.
-export type { ViewFile };
-
 /** What the launcher knows about the view right now; the status explains an empty list. */
 export type ViewSnapshot =
   | { status: 'ok'; user: string; vms: VmEntry[] }
