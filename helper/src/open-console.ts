@@ -10,16 +10,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ID_RE, PATH_RE } from './policy/names.js';
-import { DAYS } from './policy/types.js';
-import type { ConsoleTable, WindowJson } from './plan/views.js';
+import { DEFAULT_PATHS, ID_RE, PATH_RE, TABLE_FILE, TABLE_VERSION, describeWindow, parseTable, policyClock, windowContains, type ConsoleTable, type TimeWindow } from './boundary/index.js';
 import { renderVv } from './vv.js';
 
 /** Exit codes (docs/interfaces.md); anything else is the viewer's own status. */
 export const OC_EXIT = { usage: 64, identity: 65, noTable: 66, notEntitled: 67, outsideWindow: 68, viewer: 69, internal: 70 } as const;
 
 // Fixed at build time on purpose: the environment is the caller's, and sudo's exact command line is the only override.
-const DEFAULT_STATE_DIR = '/var/lib/consolegate';
+const DEFAULT_STATE_DIR: string = DEFAULT_PATHS.stateDir;
 const MAX_PASSWORD = 4096;
 /** Passed to the viewer when the caller has them; everything else sudo kept (TZ, PATH, …) stays behind. */
 const ENV_ALLOWED = ['DISPLAY', 'XAUTHORITY', 'WAYLAND_DISPLAY', 'XDG_RUNTIME_DIR', 'LANG', 'LANGUAGE'];
@@ -61,21 +59,8 @@ export function callerUid(env: NodeJS.ProcessEnv, ids: { uid: number; euid: numb
   return uid;
 }
 
-/** Day (0 = Monday) and minute of `now` on the policy's clock: UTC plus the offset the firewall was rendered with. */
-export function policyClock(now: Date, utcOffsetMinutes: number): { day: number; minute: number } {
-  const t = new Date(now.getTime() + utcOffsetMinutes * 60_000);
-  return { day: (t.getUTCDay() + 6) % 7, minute: t.getUTCHours() * 60 + t.getUTCMinutes() };
-}
-
-function inWindow(w: WindowJson, clock: { day: number; minute: number }): boolean {
-  if (w.days && !w.days.includes(DAYS[clock.day] as string)) return false;
-  return clock.minute >= w.start && clock.minute < w.end;
-}
-
-function describe(w: WindowJson): string {
-  const days = w.days ? w.days.join(',') : 'every day';
-  return w.hours ? `${days} ${w.hours}` : days;
-}
+// The policy's clock lives in the boundary module with the rest of the window arithmetic.
+export { policyClock };
 
 /** The decision, separated from I/O: which VM entry to open for `uid`, or why not. Never reads TZ. */
 export function decide(table: ConsoleTable, vm: string, uid: number, now: Date) {
@@ -84,8 +69,8 @@ export function decide(table: ConsoleTable, vm: string, uid: number, now: Date) 
   if (!entry || mine.length === 0) throw new Refusal(OC_EXIT.notEntitled, `you are not entitled to open ${vm}`);
   const clock = policyClock(now, table.utcOffsetMinutes);
   const windows = mine.map((g) => g.window);
-  if (!windows.some((w) => w === null || inWindow(w, clock))) {
-    const when = windows.map((w) => describe(w as WindowJson)).join('; ');
+  if (!windows.some((w) => w === null || windowContains(w, clock))) {
+    const when = windows.map((w) => describeWindow(w as TimeWindow)).join('; ');
     throw new Refusal(OC_EXIT.outsideWindow, `${vm} is available to you only ${when} (local time); it is not available now`);
   }
   return entry;
@@ -115,8 +100,10 @@ function readTable(file: string): ConsoleTable {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.uid !== 0 || (st.mode & 0o077) !== 0) throw new Refusal(OC_EXIT.noTable, `${file} is not root-only: apply the policy again`);
-    const table = JSON.parse(readFileSync(fd, 'utf8')) as ConsoleTable;
-    if (table.version !== 2) throw new Refusal(OC_EXIT.noTable, `${file} was written by another version: apply the policy again`);
+    const raw = JSON.parse(readFileSync(fd, 'utf8')) as { version?: unknown };
+    if (raw?.version !== TABLE_VERSION) throw new Refusal(OC_EXIT.noTable, `${file} was written by another version: apply the policy again`);
+    // Anything else that breaks the contract (a BoundaryError) is "unreadable" below.
+    const table = parseTable(raw);
     // Never start the viewer as root's group (0) or with no group at all (-1: the viewer group did not exist).
     if (!Number.isSafeInteger(table.viewer.gid) || table.viewer.gid <= 0) throw new Refusal(OC_EXIT.noTable, `${file} names no viewer group: apply the policy again`);
     return table;
@@ -156,7 +143,7 @@ async function readPassword(): Promise<string | null> {
 async function run(argv: string[]): Promise<number> {
   const { stateDir, vm } = parseOpenArgs(argv);
   const uid = callerUid(process.env, { uid: process.getuid!(), euid: process.geteuid!() });
-  const table = readTable(path.join(stateDir, 'console-table.json'));
+  const table = readTable(path.join(stateDir, TABLE_FILE));
   const entry = decide(table, vm, uid, new Date());
   try {
     if (!statSync(table.viewer.path).isFile()) throw new Error('not a file');

@@ -1,59 +1,14 @@
 // What open-console and the launcher read: the console table (root only) and one view per user (that user only).
-import type { Policy, TimeWindow } from '../policy/types.js';
+import { TABLE_VERSION, type ConsoleTable, type TableVm, type TimeWindow, type ViewFile } from '../boundary/index.js';
+import type { Policy } from '../policy/types.js';
 import type { Facts } from '../policy/facts.js';
 import type { Grant } from './grants.js';
 import { consoleCommand } from './sudoers.js';
 
-/** A window as written in JSON files: days, minutes, and the original `hours` text. */
-export interface WindowJson {
-  days: string[] | null;
-  start: number;
-  end: number;
-  hours: string | null;
-}
+// Both formats are declared, with their validators, in the boundary module that open-console and the launcher import.
+export type { ConsoleTable, TableVm, ViewFile };
 
-/** One VM in the console table. */
-export interface TableVm {
-  title: string;
-  server: string;
-  host: string;
-  tlsPort: number;
-  ca: string;
-  hostSubject: string;
-  /** Who may open it and when; `window` null means always. */
-  grants: { uid: number; window: WindowJson | null }[];
-}
-
-/**
- * The console table, `console-table.json` (root:root 0600): everything open-console needs and nothing else.
- * `utcOffsetMinutes` is the offset the firewall's windows were rendered with: open-console judges windows with it,
- * never with the caller's `TZ`, so both say the same until the next apply.
- */
-export interface ConsoleTable {
-  version: 2;
-  viewer: { path: string; gid: number };
-  utcOffsetMinutes: number;
-  vms: Record<string, TableVm>;
-}
-
-/** One user's view file (root:root 0640, readable by its user through an ACL entry). */
-export interface ViewFile {
-  version: 1;
-  user: string;
-  uid: number;
-  viewerGroup: string;
-  vms: {
-    id: string;
-    title: string;
-    server: string;
-    host: string;
-    tlsPort: number;
-    windows: { days?: string[]; hours?: string }[] | null;
-    command: string[];
-  }[];
-}
-
-function windowJson(w: TimeWindow | null): WindowJson | null {
+function windowJson(w: TimeWindow | null): TimeWindow | null {
   return w === null ? null : { days: w.days, start: w.start, end: w.end, hours: w.hours };
 }
 
@@ -74,7 +29,7 @@ export function renderTable(policy: Policy, facts: Facts, grants: Grant[]): Cons
     });
     entry.grants.push({ uid: g.uid, window: windowJson(g.window) });
   }
-  return { version: 2, viewer: { path: policy.viewer.path, gid: facts.viewerGid ?? -1 }, utcOffsetMinutes: facts.utcOffsetMinutes, vms: sortKeys(vms) };
+  return { version: TABLE_VERSION, viewer: { path: policy.viewer.path, gid: facts.viewerGid ?? -1 }, utcOffsetMinutes: facts.utcOffsetMinutes, vms: sortKeys(vms) };
 }
 
 /** Renders one view per entitled uid. */
