@@ -150,7 +150,7 @@ async function watchWith(ctx: Context, options: WatchOptions, own: OwnCommands, 
       if (why === undefined) return; // only the other backend's objects changed
       if (backend === 'iptables') await warnIfLegacy();
       const started = Date.now();
-      const result = await restoreSaved(own.exec, ctx.paths.stateDir);
+      const { result } = await restoreSaved(own.exec, ctx.paths.stateDir);
       if (result === 'restored') {
         log(`restored the saved ${backend} rules after \`${why}\` by ${job.by} (${Date.now() - job.since} ms after the change, load ${Date.now() - started} ms)`);
       }
