@@ -1,7 +1,7 @@
 // `restore` (issue 10, boot): the rules the last apply saved come back without the policy, NSS or DNS — after a
 // foreign `flush ruleset`, a flushed chain, or a foreign element — and a valid policy validates as nobody.
 import assert from 'node:assert/strict';
-import { chmod, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exec } from '../../helper/src/system/exec.js';
@@ -48,6 +48,17 @@ for (const backend of ['nftables', 'iptables'] as const) {
       // At boot the ports are closed by a first, grant-less load before the grants arrive.
       assert.ok(typeof out.closedMs === 'number' && out.closedMs <= out.ms, r.stdout);
       assert.deepEqual(await reach(), { alice: true, bob: false });
+    });
+
+    test('an up-to-date apply saves the rules when firewall.json is missing (an upgrade from a version without it)', async () => {
+      await sb.writePolicy(sb.policy(`servers:\n  s4: { host: 127.0.0.1, ca: $CA, host-subject: "CN=s4" }\nvms:\n  vm1: { server: s4, tls-port: 20002 }\nentitlements:\n  - { vm: vm1, users: [${alice.name}] }\n`, { backend }));
+      assert.equal((await sb.helper(['apply'])).code, 0);
+      await rm(path.join(sb.stateDir, 'firewall.json'));
+      const again = await sb.helper(['apply']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /up to date/);
+      const saved = JSON.parse(await readFile(path.join(sb.stateDir, 'firewall.json'), 'utf8')) as { reason: string; backend: string };
+      assert.deepEqual([saved.reason, saved.backend], ['applied', backend]);
     });
 
     if (backend === 'nftables') {

@@ -1,4 +1,4 @@
-// `apply`: make the system match the policy in one transaction, or leave it as it was.
+// `apply`: make the system match the policy in one transaction; on failure roll back and fail closed.
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { firewallStep, liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
@@ -57,10 +57,10 @@ async function applyPlan(ctx: Context, plan: Plan, started: number, nftListing: 
   const previous = await readState(ctx.paths.stateDir);
   await chmod(ctx.paths.stateDir, 0o755);
   // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets).
-  const saved = await readSaved(ctx.paths.stateDir);
-  const savedCurrent = saved !== null && saved.reason === 'applied' && saved.backend === plan.backend && isDeepStrictEqual(saved.model, plan.firewall);
   if ((await inspect(ctx.exec, plan, ctx.paths, nftListing)).length === 0) {
     // Up to date, but saved by a version that did not save its rules (boot and watch need them).
+    const saved = await readSaved(ctx.paths.stateDir);
+    const savedCurrent = saved !== null && saved.reason === 'applied' && saved.backend === plan.backend && isDeepStrictEqual(saved.model, plan.firewall);
     if (!savedCurrent) await writeSaved(ctx.paths.stateDir, { backend: plan.backend, reason: 'applied', model: plan.firewall });
     if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms: Date.now() - started });
     else ctx.out.line(`up to date: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped`);
