@@ -72,8 +72,8 @@ export async function loadModel(run: Exec, backend: Backend, model: FirewallMode
   }
 }
 
-/** How `restoreSaved` went: nothing saved, or restored with the time (ms from the call) each stage finished. */
-export type RestoreResult = { result: 'none' } | { result: 'restored'; closedMs: number | null; ms: number };
+/** How `restoreSaved` went: nothing saved, or what was restored and the time (ms from the call) each stage finished. */
+export type RestoreResult = { result: 'none' } | { result: 'restored'; saved: SavedFirewall; closedMs: number | null; ms: number };
 
 /**
  * Loads the saved rules without reading the policy, NSS or DNS: the early boot unit and `watch` call this.
@@ -96,5 +96,5 @@ export async function restoreSaved(run: Exec, stateDir: string, opts: { closeFir
   } catch (err) {
     throw new ConsolegateError('APPLY_FAILED', `restoring the saved ${saved.backend} rules from ${statePaths(stateDir).firewall}: ${messageOf(err)}`, { cause: err });
   }
-  return { result: 'restored', closedMs, ms: performance.now() - started };
+  return { result: 'restored', saved, closedMs, ms: performance.now() - started };
 }
