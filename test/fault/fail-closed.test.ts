@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { exec } from '../../helper/src/system/exec.js';
 import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
 import { startStream } from '../support/stream.js';
-import { fakeTools, runHelper, status } from './support/harness.js';
+import { fakeTools, fill, onTmpfs, runHelper, status } from './support/harness.js';
 
 const unavailable = await rootTestsUnavailable();
 
@@ -128,22 +128,9 @@ for (const backend of ['nftables', 'iptables'] as const) {
       await revokeUnder(
         'full disk',
         async () => {
-          const keep = `${sb.stateDir}.keep`;
-          await exec(['cp', '-a', sb.stateDir, keep]);
-          await exec(['mount', '-t', 'tmpfs', '-o', 'size=256k,mode=0755', 'cgt-fault', sb.stateDir]);
-          await exec(['cp', '-a', `${keep}/.`, sb.stateDir]);
-          await exec(['dd', 'if=/dev/zero', `of=${path.join(sb.stateDir, 'zz-filler')}`, 'bs=4k']);
-          await exec(['sh', '-c', `cat /dev/zero > '${path.join(sb.stateDir, 'zz-tail')}'`]);
-          return {
-            undo: async () => {
-              await exec(['rm', '-f', path.join(sb.stateDir, 'zz-filler'), path.join(sb.stateDir, 'zz-tail')]);
-              await exec(['rm', '-rf', keep]);
-              await exec(['cp', '-a', `${sb.stateDir}/.`, keep]);
-              await exec(['umount', sb.stateDir]);
-              await exec(['rm', '-rf', sb.stateDir]);
-              await exec(['mv', keep, sb.stateDir]);
-            },
-          };
+          const undo = await onTmpfs(sb.stateDir, 256);
+          await fill(sb.stateDir);
+          return { undo };
         },
         /no space left on device/i,
         { recorded: false },

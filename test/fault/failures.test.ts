@@ -7,14 +7,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exec } from '../../helper/src/system/exec.js';
 import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
-import { differingParts, fakeTools, observe, runHelper, status, type HelperRun, type Observed } from './support/harness.js';
+import { differingParts, fakeTools, fill, must, observe, onTmpfs, runHelper, status, type HelperRun, type Observed } from './support/harness.js';
 
 const unavailable = await rootTestsUnavailable();
-
-async function must(argv: string[]): Promise<void> {
-  const r = await exec(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
-}
 
 /** Temp files the helper may have left beside its files (named `.<name>.<hex>.tmp`). */
 async function strayTemps(sb: Sandbox): Promise<string[]> {
@@ -23,29 +18,6 @@ async function strayTemps(sb: Sandbox): Promise<string[]> {
     for (const n of await readdir(dir).catch(() => [] as string[])) if (n.endsWith('.tmp')) out.push(path.join(dir, n));
   }
   return out;
-}
-
-/**
- * Replaces `dir` with a tmpfs of `kib` KiB holding the same files (owners and modes kept), so it can be filled.
- * Returns the undo: copy back, unmount.
- */
-async function onTmpfs(dir: string, kib: number): Promise<() => Promise<void>> {
-  const keep = `${dir}.keep`;
-  await must(['cp', '-a', dir, keep]);
-  await must(['mount', '-t', 'tmpfs', '-o', `size=${kib}k,mode=0755`, 'cgt-fault', dir]);
-  await must(['cp', '-a', `${keep}/.`, dir]);
-  return async () => {
-    await must(['umount', dir]);
-    await must(['rm', '-rf', dir]);
-    await must(['mv', keep, dir]);
-  };
-}
-
-/** Fills the filesystem holding `dir` to the last byte. */
-async function fill(dir: string): Promise<void> {
-  // dd stops with "No space left on device" (exit 1): that is the point.
-  await exec(['dd', 'if=/dev/zero', `of=${path.join(dir, 'zz-filler')}`, 'bs=4k']);
-  await exec(['sh', '-c', `cat /dev/zero > '${path.join(dir, 'zz-tail')}'`]);
 }
 
 for (const backend of ['nftables', 'iptables'] as const) {

@@ -229,3 +229,32 @@ export async function startProbe(sb: Sandbox, user: TestUser, gid: number, contr
     },
   };
 }
+
+/** Runs argv and throws with its stderr unless it exits 0. */
+export async function must(argv: string[]): Promise<void> {
+  const r = await exec(argv);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+}
+
+/**
+ * Replaces `dir` with a tmpfs of `kib` KiB holding the same files (owners and modes kept), so it can be filled.
+ * Returns the undo: unmount and put the original directory back (what the tmpfs held is discarded).
+ */
+export async function onTmpfs(dir: string, kib: number): Promise<() => Promise<void>> {
+  const keep = `${dir}.keep`;
+  await must(['cp', '-a', dir, keep]);
+  await must(['mount', '-t', 'tmpfs', '-o', `size=${kib}k,mode=0755`, 'cgt-fault', dir]);
+  await must(['cp', '-a', `${keep}/.`, dir]);
+  return async () => {
+    await must(['umount', dir]);
+    await must(['rm', '-rf', dir]);
+    await must(['mv', keep, dir]);
+  };
+}
+
+/** Fills the filesystem holding `dir` to the last byte. */
+export async function fill(dir: string): Promise<void> {
+  // dd stops with "No space left on device" (exit 1): that is the point.
+  await exec(['dd', 'if=/dev/zero', `of=${path.join(dir, 'zz-filler')}`, 'bs=4k']);
+  await exec(['sh', '-c', `cat /dev/zero > '${path.join(dir, 'zz-tail')}'`]);
+}
