@@ -1,6 +1,6 @@
 // Fail closed: the firewall a failed apply leaves behind is never more open than both the rules in force and the
 // new policy allow. Pure: two firewall models in, their intersection out.
-import type { FirewallModel, Tuple, TupleGroup } from './firewall-model.js';
+import { compareTuples, type FirewallModel, type Tuple, type TupleGroup } from './firewall-model.js';
 import { mergeRanges } from './ports.js';
 import type { UtcSlot } from './utc.js';
 
@@ -38,7 +38,7 @@ export function intersectModels(inForce: FirewallModel | null, wanted: FirewallM
   const groups: TupleGroup[] = [];
   let n = 0;
   for (const [, g] of [...keep].sort(([x], [y]) => (x === 'null' ? -1 : y === 'null' ? 1 : x < y ? -1 : x > y ? 1 : 0))) {
-    const sorted = g.tuples.sort((x, y) => x.uid - y.uid || (x.addr < y.addr ? -1 : x.addr > y.addr ? 1 : 0) || x.port - y.port);
+    const sorted = g.tuples.sort(compareTuples);
     groups.push({ name: g.slots === null ? 'allow' : `window${++n}`, slots: g.slots, v4: sorted.filter((t) => !t.addr.includes(':')), v6: sorted.filter((t) => t.addr.includes(':')) });
   }
   return { ...wanted, ports, groups, log: inForce.log || wanted.log };

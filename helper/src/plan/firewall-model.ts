@@ -53,7 +53,8 @@ export function firewallModel(opts: { grants: Grant[]; ports: PortRange[]; viewe
   return { viewerGid: opts.viewerGid, groups, ports: opts.ports, log: opts.log };
 }
 
-function compareTuples(a: Tuple, b: Tuple): number {
+/** The order tuples are rendered in: uid, then address, then port. */
+export function compareTuples(a: Tuple, b: Tuple): number {
   return a.uid - b.uid || (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0) || a.port - b.port;
 }
 
