@@ -5,7 +5,7 @@ import { firewallModel, type FirewallModel } from './firewall-model.js';
 import { expandGrants, type Grant, type Skipped } from './grants.js';
 import { renderNft } from './nft.js';
 import { protectedPorts } from './ports.js';
-import { renderSudoers } from './sudoers.js';
+import { groupGrants, renderSudoers } from './sudoers.js';
 import { renderTable, renderViews } from './views.js';
 
 export type Backend = 'nftables' | 'iptables';
@@ -58,7 +58,7 @@ export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan 
     backend: opts.backend,
     firewall,
     nft: opts.backend === 'nftables' ? renderNft(firewall) : null,
-    sudoers: renderSudoers({ grants, openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
+    sudoers: renderSudoers({ grants, groups: groupGrants(policy, facts, grants), openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
     viewer: { path: policy.viewer.path, group: policy.viewer.group, gid: facts.viewerGid, mode: VIEWER_MODE },
     table: JSON.stringify(renderTable(policy, facts, grants), null, 2) + '\n',
     views,

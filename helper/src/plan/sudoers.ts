@@ -1,13 +1,28 @@
-// /etc/sudoers.d/consolegate: one Cmnd_Alias per VM, one line per user naming her aliases, by number only.
+// /etc/sudoers.d/consolegate: one Cmnd_Alias per VM; one rule per distinct set of VMs, its subjects by number only.
 //
-// Only numbers, VM ids and validated paths ever reach this file: user and group names come from the directory
-// (`alice@corp.example.com`, `Domain Users`, `host$`) and sudoers would read `@`, `\`, `$` and spaces as syntax.
-// The shape grows with VMs plus users, not their product: sudo parses the whole file on every click.
+// Only numbers, VM ids, validated paths and names we generate ever reach this file: user and group names come from
+// the directory (`alice@corp.example.com`, `Domain Users`, `host$`) and sudoers would read `@`, `\`, `$` and spaces
+// as syntax. sudo parses the whole file on every click, and its cost follows the number of list members it reads
+// (every `#uid`, every alias reference), so the file names each entitled uid once and each VM's alias once per set:
+// - a group entitled as a whole is one `%#gid` instead of its members' uids;
+// - users (and groups) entitled to the identical set of VMs share one `User_Alias` and one rule;
+// - a subject alone in her set keeps the plain `#uid ALL=(root) NOPASSWD: …` line.
+// sudo is the outer gate only: open-console admits a caller only if the root-only table lists her uid for the VM.
+import type { Facts } from '../policy/facts.js';
 import { ID_RE, PATH_RE } from '../policy/names.js';
+import type { Policy } from '../policy/types.js';
 import type { Grant } from './grants.js';
 
 /** Variables the viewer needs to reach the user's display; sudo resets everything else. */
 export const ENV_KEEP = ['DISPLAY', 'XAUTHORITY', 'WAYLAND_DISPLAY', 'XDG_RUNTIME_DIR'] as const;
+
+/** A group entitled to a VM as a whole: sudo sees `%#gid`; `covers` are the member uids it stands for here. */
+export interface GroupGrant {
+  gid: number;
+  vm: string;
+  /** Members whose grant for `vm` comes only through this (or another) group: they get no `#uid` for `vm`. */
+  covers: number[];
+}
 
 /** The argv after `sudo -n` that opens `vm`; also what the VM's Cmnd_Alias allows, word for word. */
 export function consoleCommand(openConsole: string, stateDirArg: string | null, vm: string): string[] {
@@ -23,32 +38,113 @@ export function aliasFor(vm: string): string {
   return `CG_${vm.replaceAll('_', '__').replaceAll('-', '_H').toUpperCase()}`;
 }
 
+/**
+ * The n-th set's User_Alias: `CG_U_<n>`. A VM alias never has a single `_` before a digit (aliasFor writes `_` as
+ * `__` and `-` as `_H`), so the two kinds can never be confused by a reader (sudo keeps them apart anyway).
+ */
+export function userAliasFor(n: number): string {
+  assert(Number.isSafeInteger(n) && n > 0, `alias number ${n}`);
+  return `CG_U_${n}`;
+}
+
+/**
+ * Which grants sudo can see through a group: one per (entitled group, VM) whose gid is known and not 0 and which
+ * gives at least one member a grant here. A member also named by her user name for that VM is not covered:
+ * her `#uid` stays, so her access does not wait for a new login session (sudo checks `%#gid` against the
+ * caller's process groups).
+ */
+export function groupGrants(policy: Policy, facts: Facts, grants: Grant[]): GroupGrant[] {
+  if (!facts.groupGids || facts.groupGids.size === 0) return [];
+  const granted = new Set(grants.map((g) => `${g.uid}/${g.vm}`));
+  const named = new Set<string>();
+  for (const e of policy.entitlements) {
+    for (const u of e.users) {
+      const uid = facts.users.get(u.name)?.uid;
+      if (uid !== undefined) named.add(`${uid}/${e.vm}`);
+    }
+  }
+  const byKey = new Map<string, GroupGrant>();
+  for (const e of policy.entitlements) {
+    for (const g of e.groups) {
+      const gid = facts.groupGids.get(g.name);
+      if (gid === undefined || gid <= 0) continue; // members stay listed by uid
+      const covers: number[] = [];
+      for (const m of facts.groups.get(g.name) ?? []) {
+        const uid = facts.users.get(m)?.uid;
+        if (uid !== undefined && granted.has(`${uid}/${e.vm}`) && !named.has(`${uid}/${e.vm}`)) covers.push(uid);
+      }
+      if (covers.length === 0) continue;
+      const key = `${gid}/${e.vm}`;
+      const prev = byKey.get(key);
+      byKey.set(key, { gid, vm: e.vm, covers: [...new Set([...(prev?.covers ?? []), ...covers])].sort((a, b) => a - b) });
+    }
+  }
+  return [...byKey.values()];
+}
+
 /** Renders the file. Every word was validated on load; this re-checks, because a sudoers line is a privilege. */
-export function renderSudoers(opts: { grants: Grant[]; openConsole: string; stateDirArg: string | null; sources: string[] }): string {
+export function renderSudoers(opts: { grants: Grant[]; groups?: GroupGrant[]; openConsole: string; stateDirArg: string | null; sources: string[] }): string {
   assert(PATH_RE.test(opts.openConsole), `open-console path ${JSON.stringify(opts.openConsole)}`);
   assert(opts.stateDirArg === null || PATH_RE.test(opts.stateDirArg), `state dir ${JSON.stringify(opts.stateDirArg)}`);
   const vms = new Set<string>();
+  const covered = new Set<string>();
+  const byGid = new Map<number, Set<string>>();
+  for (const g of opts.groups ?? []) {
+    assert(isId(g.gid) && ID_RE.test(g.vm), `group grant ${JSON.stringify([g.gid, g.vm])}`);
+    vms.add(g.vm);
+    addTo(byGid, g.gid, g.vm);
+    for (const uid of g.covers) covered.add(`${uid}/${g.vm}`);
+  }
   const byUid = new Map<number, Set<string>>();
   for (const g of opts.grants) {
-    assert(Number.isSafeInteger(g.uid) && g.uid > 0 && ID_RE.test(g.vm), `grant ${JSON.stringify([g.uid, g.vm])}`);
+    assert(isId(g.uid) && ID_RE.test(g.vm), `grant ${JSON.stringify([g.uid, g.vm])}`);
     vms.add(g.vm);
-    const mine = byUid.get(g.uid) ?? new Set<string>();
-    mine.add(g.vm);
-    byUid.set(g.uid, mine);
+    if (!covered.has(`${g.uid}/${g.vm}`)) addTo(byUid, g.uid, g.vm);
   }
   const aliases = [...vms].sort().map((vm) => `Cmnd_Alias ${aliasFor(vm)} = ${consoleCommand(opts.openConsole, opts.stateDirArg, vm).join(' ')}`);
+  // Subjects in a fixed order (users by uid, then groups by gid), each set in the order of its first subject:
+  // the same grants always give the same bytes, which is how apply knows the file is up to date.
+  const subjects = [
+    ...[...byUid].sort(([a], [b]) => a - b).map(([uid, mine]) => ({ who: `#${uid}`, mine })),
+    ...[...byGid].sort(([a], [b]) => a - b).map(([gid, mine]) => ({ who: `%#${gid}`, mine })),
+  ];
+  const bySet = new Map<string, string[]>();
+  for (const s of subjects) {
+    const set = [...s.mine].sort().map(aliasFor).join(', ');
+    const who = bySet.get(set);
+    if (who) who.push(s.who);
+    else bySet.set(set, [s.who]);
+  }
   // `(root)`: open-console starts as root, reads the root-only table and drops to the caller itself (SUDO_UID).
-  const users = [...byUid]
-    .sort(([a], [b]) => a - b)
-    .map(([uid, mine]) => `#${uid} ALL=(root) NOPASSWD: ${[...mine].sort().map(aliasFor).join(', ')}`);
+  const rules: string[] = [];
+  let n = 0;
+  for (const [set, who] of bySet) {
+    if (who.length === 1) {
+      rules.push(`${who[0]} ALL=(root) NOPASSWD: ${set}`);
+      continue;
+    }
+    const alias = userAliasFor(++n);
+    rules.push(`User_Alias ${alias} = ${who.join(', ')}`, `${alias} ALL=(root) NOPASSWD: ${set}`);
+  }
   return [
     '# Generated by consolegate-helper from the consolegate policy; changes are overwritten.',
     `# Sources: ${opts.sources.join(' ').replace(/[^\x20-\x7e]/g, '?')}`,
     `Defaults!${opts.openConsole} env_keep += "${ENV_KEEP.join(' ')}"`,
     ...aliases,
-    ...users,
+    ...rules,
     '',
   ].join('\n');
+}
+
+// uid/gid 0 never appears: root needs no rule, and `%#0` would let every member of group root past the outer gate.
+function isId(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0;
+}
+
+function addTo(m: Map<number, Set<string>>, id: number, vm: string): void {
+  const s = m.get(id);
+  if (s) s.add(vm);
+  else m.set(id, new Set([vm]));
 }
 
 function assert(ok: boolean, what: string): void {

@@ -14,6 +14,8 @@ export interface Facts {
   users: Map<string, UserEntry>;
   /** Group name as the policy spells it → member user names (listed members and users whose primary group it is). */
   groups: Map<string, string[]>;
+  /** Entitled group name as the policy spells it → its gid, for `%#gid` in sudoers; absent: members by uid only. */
+  groupGids?: Map<string, number>;
   /** Answers NSS gave that we would not use (a name with a control character, a non-numeric uid), by key. */
   refused?: Refused[];
   /** Server id → its addresses; absent when the host did not resolve. */
@@ -48,6 +50,7 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
   const refused: Refused[] = [];
   const groupEntries = await lookupGroups(src.exec, [...entitledGroups, policy.viewer.group], refused);
   const groups = new Map<string, string[]>();
+  const groupGids = new Map<string, number>();
   let all: UserEntry[] | undefined;
   if ([...entitledGroups].some((g) => groupEntries.has(g))) {
     // Primary-group members are not listed in the group entry; only enumeration finds them.
@@ -58,6 +61,7 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
       const members = new Set(entry.members);
       for (const u of all) if (u.gid === entry.gid) members.add(u.name);
       groups.set(g, [...members].sort());
+      groupGids.set(g, entry.gid);
       members.forEach((m) => userNames.add(m));
     }
   }
@@ -92,6 +96,7 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
     viewerGid: groupEntries.get(policy.viewer.group)?.gid ?? null,
     users,
     groups,
+    groupGids,
     refused,
     addresses,
     ca,
