@@ -1,12 +1,17 @@
 // Policies of a given size for the benchmarks: N entitlements = N (user, VM) pairs = N sudoers lines = N set elements.
-import { FIRST_UID, userName } from './world.js';
+import { BENCH_GROUP, FIRST_UID, userName } from './world.js';
 
 /** How the entitlements are written down. */
 export type Shape =
   /** One entitlement per VM listing its users: how config management would generate a big policy. */
   | 'per-vm'
   /** One entitlement item per (user, VM) pair: the most YAML for the same grants (worst case for the parser). */
-  | 'per-pair';
+  | 'per-pair'
+  /**
+   * Every VM entitled through one group (BENCH_GROUP) holding every user: a tiny YAML whose cost is NSS group
+   * expansion and rendering. Use `groupSizesFor`, and a World created with `groupMembers: s.users`.
+   */
+  | 'group';
 
 /** The numbers behind a generated policy. */
 export interface Sizes {
@@ -29,6 +34,17 @@ export function sizesFor(n: number): Sizes {
   return { entitlements: users * perUser, users, vms, perUser };
 }
 
+/**
+ * Users and VMs for `n` entitlements through one group: 500 users (fewer when n < 500), each entitled to every
+ * VM, so 100,000 entitlements are 500 users × 200 VMs.
+ */
+export function groupSizesFor(n: number): Sizes {
+  const users = Math.min(500, n);
+  const vms = Math.ceil(n / users);
+  if (vms > 1000) throw new Error(`${n} entitlements through 500 users would need more than 1,000 VMs (ports 20000-20999)`);
+  return { entitlements: users * vms, users, vms, perUser: vms };
+}
+
 /** The VMs user `u` is entitled to: spread evenly so every VM gets the same number of users. */
 export function vmsOf(u: number, s: Sizes): number[] {
   const stride = Math.max(1, Math.floor(s.vms / s.perUser));
@@ -45,7 +61,10 @@ export function policyBody(s: Sizes, shape: Shape): string {
   const out = ['servers:', '  bench: { host: 127.0.0.1, ca: $CA, host-subject: "CN=bench" }', 'vms:'];
   for (let v = 0; v < s.vms; v++) out.push(`  vm${v}: { server: bench, tls-port: ${20000 + v} }`);
   out.push('entitlements:');
-  if (shape === 'per-pair') {
+  if (shape === 'group') {
+    if (s.perUser !== s.vms) throw new Error('the group shape entitles every user to every VM: use groupSizesFor');
+    for (let v = 0; v < s.vms; v++) out.push(`  - { vm: vm${v}, groups: [${BENCH_GROUP}] }`);
+  } else if (shape === 'per-pair') {
     for (let u = 0; u < s.users; u++) for (const v of vmsOf(u, s)) out.push(`  - { vm: vm${v}, users: [${userName(u)}] }`);
   } else {
     const byVm: string[][] = Array.from({ length: s.vms }, () => []);

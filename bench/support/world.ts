@@ -12,6 +12,10 @@ export const FIRST_UID = 3_000_000;
 export const VIEWER_GID = 2_999_999;
 /** Primary gid of every generated account (`users`); its own group is never the viewer group. */
 export const USERS_GID = 100;
+/** The generated group that the `group` policy shape entitles (members listed in /etc/group). */
+export const BENCH_GROUP = 'benchgrp';
+/** Its gid: no generated account has it as primary group, so its members are exactly the listed ones. */
+export const BENCH_GROUP_GID = 2_999_998;
 
 // Every live world, so an interrupted benchmark can still remove its namespaces and files (see run.ts).
 const live = new Set<World>();
@@ -41,8 +45,11 @@ export class World {
     readonly accounts: number,
   ) {}
 
-  /** Creates the sandbox and the NSS files: the host's entries first (root, daemons), then ours. */
-  static async create(accounts: number): Promise<World> {
+  /**
+   * Creates the sandbox and the NSS files: the host's entries first (root, daemons), then ours. `groupMembers`:
+   * also create BENCH_GROUP listing the first that many generated accounts (the `group` policy shape).
+   */
+  static async create(accounts: number, opts: { groupMembers?: number } = {}): Promise<World> {
     const sb = await Sandbox.create();
     // An overlay over /etc, not bind mounts over the two files: other tests' useradd renames a new
     // /etc/passwd into place, and the kernel then detaches a bind mount sitting on the old one.
@@ -54,7 +61,9 @@ export class World {
     const users = Array.from({ length: accounts }, (_, i) => `${userName(i)}:x:${FIRST_UID + i}:${USERS_GID}::/nonexistent:/usr/sbin/nologin`);
     await writeFile(passwd, `${(await readFile('/etc/passwd', 'utf8')).trimEnd()}\n${users.join('\n')}\n`, { mode: 0o644 });
     // The viewer group exists up front: /etc is read-only in the world, so apply must not need groupadd.
-    await writeFile(group, `${(await readFile('/etc/group', 'utf8')).trimEnd()}\n${sb.viewerGroup}:x:${VIEWER_GID}:\n`, { mode: 0o644 });
+    const members = Array.from({ length: Math.min(opts.groupMembers ?? 0, accounts) }, (_, i) => userName(i));
+    const benchGroup = opts.groupMembers === undefined ? '' : `${BENCH_GROUP}:x:${BENCH_GROUP_GID}:${members.join(',')}\n`;
+    await writeFile(group, `${(await readFile('/etc/group', 'utf8')).trimEnd()}\n${sb.viewerGroup}:x:${VIEWER_GID}:\n${benchGroup}`, { mode: 0o644 });
     const w = new World(sb, accounts);
     live.add(w);
     return w;
