@@ -39,6 +39,8 @@ export interface RunOptions {
   /** Run as this user (own primary group unless `gid`). */
   user?: TestUser;
   gid?: number;
+  /** Supplementary groups, as a login session would have them (initgroups at login); default none. */
+  groups?: number[];
   input?: string;
   env?: Record<string, string>;
 }
@@ -152,7 +154,7 @@ export class Sandbox {
 
   /** Runs argv inside the namespace, with this sandbox's sudoers.d mounted over /etc/sudoers.d. */
   run(argv: string[], opts: RunOptions = {}): Promise<ExecResult> {
-    const as = opts.user ? ['setpriv', `--reuid=${opts.user.uid}`, `--regid=${opts.gid ?? opts.user.gid}`, '--clear-groups', '--'] : [];
+    const as = opts.user ? ['setpriv', `--reuid=${opts.user.uid}`, `--regid=${opts.gid ?? opts.user.gid}`, ...groupsArg(opts), '--'] : [];
     const script = 'mount --bind "$0" /etc/sudoers.d && exec ip netns exec "$1" "${@:2}"';
     return exec(['unshare', '--mount', '--propagation', 'private', '--', 'bash', '-c', script, this.sudoersDir, this.ns, ...as, ...argv], {
       input: opts.input,
@@ -201,6 +203,11 @@ export class Sandbox {
     if (this.nfLogAllNetns !== null) await exec(['sysctl', '-q', '-w', `net.netfilter.nf_log_all_netns=${this.nfLogAllNetns}`]);
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** setpriv's supplementary-group option for `opts`: the given list, or none at all. */
+export function groupsArg(opts: RunOptions): string[] {
+  return opts.groups?.length ? [`--groups=${opts.groups.join(',')}`] : ['--clear-groups'];
 }
 
 async function must(argv: string[]): Promise<ExecResult> {

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exec, type ExecResult } from '../../../helper/src/system/exec.js';
-import { HELPER, type RunOptions, type Sandbox, type TestUser } from '../../support/sandbox.js';
+import { HELPER, groupsArg, type RunOptions, type Sandbox, type TestUser } from '../../support/sandbox.js';
 
 export const SUFFIX = 'dc=corp,dc=example,dc=com';
 export const DOMAIN = 'corp.example.com';
@@ -125,7 +125,7 @@ export class Directory {
 
   /** argv for a command in the sandbox's network namespace, this directory's NSS and the sandbox's sudoers.d. */
   argv(argv: string[], opts: RunOptions = {}): string[] {
-    const as = opts.user ? ['setpriv', `--reuid=${opts.user.uid}`, `--regid=${opts.gid ?? opts.user.gid}`, '--clear-groups', '--'] : [];
+    const as = opts.user ? ['setpriv', `--reuid=${opts.user.uid}`, `--regid=${opts.gid ?? opts.user.gid}`, ...groupsArg(opts), '--'] : [];
     const script = `mount --bind "$0" /etc/sudoers.d && ${this.preamble} && exec ip netns exec "$1" "\${@:2}"`;
     return ['unshare', '--mount', '--propagation', 'private', '--', 'bash', '-c', script, this.sb.sudoersDir, this.sb.ns, ...as, ...argv];
   }
