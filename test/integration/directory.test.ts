@@ -14,9 +14,10 @@ function openArgv(sb: Sandbox, vm: string): string[] {
   return ['sudo', '-n', sb.openConsole, '--state-dir', sb.stateDir, vm];
 }
 
-// What a sudoers line may look like when only numbers, VM ids and our paths reach it.
+// What a sudoers line may look like when only numbers, VM ids, our paths and our alias names reach it.
 const SUDOERS_LINE =
-  /^(#.*|Defaults!\/[\w./-]+ env_keep \+= "[A-Z_ ]+"|Cmnd_Alias CG_[A-Z0-9_]+ = \/[\w./-]+( --state-dir \/[\w./-]+)? [a-z0-9_-]+|#\d+ ALL=\(root\) NOPASSWD: CG_[A-Z0-9_]+(, CG_[A-Z0-9_]+)*)$/;
+  /^(#.*|Defaults!\/[\w./-]+ env_keep \+= "[A-Z_ ]+"|Cmnd_Alias CG_[A-Z0-9_]+ = \/[\w./-]+( --state-dir \/[\w./-]+)? [a-z0-9_-]+|User_Alias CG_U_\d+ = %?#\d+(, %?#\d+)*|(%?#\d+|CG_U_\d+) ALL=\(root\) NOPASSWD: CG_[A-Z0-9_]+(, CG_[A-Z0-9_]+)*)$/;
+const GROUP_GID = 2700100;
 
 describe('entitlements from a real directory (slapd + sssd)', { skip: unavailable ?? false }, () => {
   let sb: Sandbox;
@@ -43,7 +44,7 @@ describe('entitlements from a real directory (slapd + sssd)', { skip: unavailabl
     evil = await dir.addUser('evil ALL=(ALL) ALL', 2700006);
     hash = await dir.addUser('#0', 2700007);
     ctl = await dir.addUser('ctl\x1b]0;pwned\x07', 2700008);
-    await dir.addGroup('Domain Users', 2700100, ['carol', evil.name, hash.name, ctl.name]);
+    await dir.addGroup('Domain Users', GROUP_GID, ['carol', evil.name, hash.name, ctl.name]);
     await sb.listen([20002, 20004, 20006, 20008]);
     await sb.writePolicy(
       sb.policy(`servers:
@@ -90,7 +91,10 @@ entitlements:
   test('only numbers reach sudoers, nft and the console table; names stay in the views, as JSON', async () => {
     const sudoers = await readFile(sb.sudoersFile, 'utf8');
     for (const line of sudoers.split('\n').filter(Boolean)) assert.match(line, SUDOERS_LINE, `sudoers line ${JSON.stringify(line)}`);
-    for (const u of [alice, bob, carol, evil, hash]) assert.match(sudoers, new RegExp(`^#${u.uid} ALL=\\(root\\) NOPASSWD: `, 'm'), u.name);
+    for (const u of [alice, bob]) assert.match(sudoers, new RegExp(`^#${u.uid} ALL=\\(root\\) NOPASSWD: `, 'm'), u.name);
+    // The group is one `%#gid` (sudo checks the caller's groups); its members are listed by uid in nft and the table.
+    assert.match(sudoers, new RegExp(`^%#${GROUP_GID} ALL=\\(root\\) NOPASSWD: CG_VMG$`, 'm'));
+    for (const u of [carol, evil, hash]) assert.doesNotMatch(sudoers, new RegExp(`#${u.uid}\\b`), u.name);
     assert.doesNotMatch(sudoers, /alice|BOB|carol|evil|Domain|pwned|@|\x1b/);
     const v = await dir.run(['visudo', '-cf', sb.sudoersFile]);
     assert.equal(v.code, 0, v.stderr + v.stdout);
@@ -101,6 +105,7 @@ entitlements:
 
     const table = await readFile(path.join(sb.stateDir, 'console-table.json'), 'utf8');
     assert.doesNotMatch(table, /alice|BOB|carol|evil|Domain|pwned|\\u001b/);
+    for (const u of [carol, evil, hash]) assert.match(table, new RegExp(`"uid": ${u.uid}\\b`), `${u.name} in the table`);
     // A name with control characters is refused (and never rendered); the others are granted by their numbers
     // and can use only their own VM.
     assert.doesNotMatch(sudoers + nft, new RegExp(`\\b${ctl.uid}\\b`));
@@ -118,15 +123,21 @@ entitlements:
     assert.match(r.stdout + r.stderr, /group `Domain Users`: member "ctl\\u001b\]0;pwned\\u0007" skipped/);
   });
 
-  test('a member added in LDAP gets access after the next apply', async () => {
+  test('a member added in LDAP gets access after the next apply (sudo: from a new login session)', async () => {
+    const oldSession = { user: dave, groups: [dave.gid] };
+    const newSession = { user: dave, groups: [dave.gid, GROUP_GID] };
     assert.equal((await open(dave, 'vmg')).code, 1, 'not a member yet');
     await dir.addMember('Domain Users', 'dave');
     await dir.waitForCacheExpiry();
-    assert.equal((await open(dave, 'vmg')).code, 1, 'the rules change only when apply runs');
+    // sudo matches `%#gid` against her groups at once, but open-console reads the table, which only apply writes.
+    assert.equal((await dir.run(openArgv(sb, 'vmg'), newSession)).code, 67, 'the table changes only when apply runs');
+    assert.equal(await dir.connect(20006, dave, gid), false, 'the firewall changes only when apply runs');
     await apply();
-    const r = await open(dave, 'vmg');
+    const r = await dir.run(openArgv(sb, 'vmg'), newSession);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^CONNECTED 127\.0\.0\.1 20006/);
+    // A session that started before she was added has no such group: sudo refuses until she logs in again.
+    assert.equal((await dir.run(openArgv(sb, 'vmg'), oldSession)).code, 1);
   });
 
   test('a member removed in LDAP loses access at the next apply: sudo and the firewall', async () => {
@@ -136,6 +147,9 @@ entitlements:
     await apply();
     const r = await open(carol, 'vmg');
     assert.equal(r.code, 1, r.stdout + r.stderr);
+    // A session from before the removal still carries the group, so sudo lets it pass: open-console refuses her.
+    const old = await dir.run(openArgv(sb, 'vmg'), { user: carol, groups: [carol.gid, GROUP_GID] });
+    assert.equal(old.code, 67, old.stdout + old.stderr);
     assert.equal(await dir.connect(20006, carol, gid), false, 'the firewall must refuse her now');
     assert.equal(await dir.connect(20006, dave, gid), true, 'the others keep theirs');
   });
@@ -160,6 +174,6 @@ entitlements:
     assert.match(said, /group `Domain Users` does not exist on this machine; skipped/);
     for (const [u, port] of [[alice, 20002], [dave, 20006], [erin, 20008]] as const) assert.equal(await dir.connect(port, u, gid), false, `${u.name} must be refused`);
     const sudoers = await readFile(sb.sudoersFile, 'utf8');
-    assert.doesNotMatch(sudoers, /^#27000\d\d /m);
+    assert.doesNotMatch(sudoers, /^%?#27001?\d\d /m);
   });
 });
