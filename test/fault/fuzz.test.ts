@@ -269,14 +269,14 @@ async function checkSudoers(text: string, want: { uid: number; command: string }
   // Every spec: one user by number, on ALL hosts, as root, no password, exact commands; nothing else.
   const got: string[] = [];
   for (const s of (parsed.User_Specs ?? []) as { User_List: unknown[]; Host_List: unknown; Cmnd_Specs: { Commands: { command: string }[] }[] }[]) {
-    assert.equal(s.User_List.length, 1, JSON.stringify(s));
-    const uid = (s.User_List[0] as { userid?: number }).userid;
-    assert.ok(Number.isInteger(uid), `a user not by number: ${JSON.stringify(s.User_List)}`);
+    // Users with the same VMs share one User_Alias (issue 12): every member by number, none twice.
+    const uids = s.User_List.map((u) => (u as { userid?: number }).userid);
+    for (const uid of uids) assert.ok(Number.isInteger(uid), `a user not by number: ${JSON.stringify(s.User_List)}`);
     assert.deepEqual(s.Host_List, [{ hostname: 'ALL' }]);
     assert.equal(s.Cmnd_Specs.length, 1);
     const { Commands, ...rest } = s.Cmnd_Specs[0]!;
     assert.deepEqual(rest, { runasusers: [{ username: 'root' }], Options: [{ authenticate: false }] });
-    for (const cmd of Commands) got.push(`${uid} ${cmd.command}`);
+    for (const uid of uids) for (const cmd of Commands) got.push(`${uid} ${cmd.command}`);
   }
   assert.deepEqual(got.sort(), [...new Set(want.map((w) => `${w.uid} ${w.command}`))].sort(), `sudo reads other grants than intended from:\n${text}`);
 }

@@ -23,7 +23,8 @@ id -u bob >"$out/uid-bob"
 # Config management drops a fragment: the path unit must apply it without anyone running a command.
 cp /root/50-bob.yaml /etc/consolegate/policy.d/50-bob.yaml
 for _ in $(seq 1 100); do
-  grep -q "^#$(id -u bob) " /etc/sudoers.d/consolegate 2>/dev/null && break
+  # bob's uid on a line of its own or in a User_Alias beside alice's (same VMs: one alias, issue 12).
+  grep -qE "(^| )#$(id -u bob)(,| |$)" /etc/sudoers.d/consolegate 2>/dev/null && break
   sleep 0.1
 done
 cp /etc/sudoers.d/consolegate "$out/sudoers-after-fragment" 2>/dev/null
