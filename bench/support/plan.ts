@@ -5,10 +5,13 @@ import { mergeFragments } from '../../helper/src/policy/merge.js';
 import { parseFragment } from '../../helper/src/policy/parse.js';
 import { makePlan, type Backend, type Plan } from '../../helper/src/plan/plan.js';
 import { policyBody, uidOf, type Shape, type Sizes } from './policy-gen.js';
-import { USERS_GID, userName } from './world.js';
+import { BENCH_GROUP, BENCH_GROUP_GID, USERS_GID, userName } from './world.js';
 
-/** Renders the plan a World's `apply` would make for these sizes (same policy text, same facts). */
-export function benchPlan(s: Sizes, opts: { policyText: string; backend: Backend; viewerGid: number; openConsole: string; stateDir: string }): Plan {
+/**
+ * Renders the plan a World's `apply` would make for these sizes (same policy text, same facts). `groupMembers`:
+ * BENCH_GROUP exists with the first that many accounts (as `World.create` makes it for the `group` shape).
+ */
+export function benchPlan(s: Sizes, opts: { policyText: string; backend: Backend; viewerGid: number; openConsole: string; stateDir: string; groupMembers?: number }): Plan {
   const parsed = parseFragment('bench.yaml', opts.policyText);
   const merged = mergeFragments([parsed.fragment]);
   const problems = [...parsed.diagnostics, ...merged.diagnostics];
@@ -17,7 +20,8 @@ export function benchPlan(s: Sizes, opts: { policyText: string; backend: Backend
   const facts: Facts = {
     viewerGid: opts.viewerGid,
     users,
-    groups: new Map(),
+    groups: new Map(opts.groupMembers === undefined ? [] : [[BENCH_GROUP, Array.from({ length: opts.groupMembers }, (_, u) => userName(u))]]),
+    groupGids: new Map(opts.groupMembers === undefined ? [] : [[BENCH_GROUP, BENCH_GROUP_GID]]),
     addresses: new Map([['bench', ['127.0.0.1']]]),
     ca: new Map([['bench', '-----BEGIN CERTIFICATE-----\n']]),
     serverProblems: new Map(),

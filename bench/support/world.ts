@@ -29,8 +29,8 @@ export async function cleanupAllWorlds(): Promise<void> {
 export interface WorldRunOptions {
   env?: Record<string, string>;
   input?: string;
-  /** Run as this uid/gid (setpriv), after the namespace is entered. */
-  as?: { uid: number; gid: number };
+  /** Run as this uid/gid (setpriv), after the namespace is entered; `groups`: a login session's supplementary groups. */
+  as?: { uid: number; gid: number; groups?: number[] };
   /**
    * Enter only the namespace and keep the host's /etc: for loading rule variants, because nft and iptables
    * call getpwnam() for every uid they parse and would scan our generated /etc/passwd each time.
@@ -74,13 +74,14 @@ export class World {
   }
 
   /** The argv prefix that enters the world: a private /etc (overlay with our NSS files, sandbox sudoers.d), then the namespace. */
-  prefix(opts: { as?: { uid: number; gid: number }; hostNss?: boolean } = {}): string[] {
+  prefix(opts: { as?: { uid: number; gid: number; groups?: number[] }; hostNss?: boolean } = {}): string[] {
     const script = [
       'mount -t overlay consolegate-bench -o "lowerdir=$0/etc-nss:/etc" /etc',
       'mount --bind "$0/sudoers.d" /etc/sudoers.d',
       'exec ip netns exec "$1" "${@:2}"',
     ].join(' && ');
-    const as = opts.as ? ['setpriv', `--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, '--clear-groups', '--'] : [];
+    const groups = opts.as?.groups?.length ? `--groups=${opts.as.groups.join(',')}` : '--clear-groups';
+    const as = opts.as ? ['setpriv', `--reuid=${opts.as.uid}`, `--regid=${opts.as.gid}`, groups, '--'] : [];
     if (opts.hostNss) return ['ip', 'netns', 'exec', this.sb.ns, ...as];
     return ['unshare', '--mount', '--propagation', 'private', '--', 'bash', '-c', script, this.sb.dir, this.sb.ns, ...as];
   }
