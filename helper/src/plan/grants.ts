@@ -24,7 +24,8 @@ export interface Skipped {
 export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; skipped: Skipped[] } {
   const grants: Grant[] = [];
   const skipped: Skipped[] = [];
-  const seen = new Set<string>();
+  // VM and window → the uids granted it already: the same person named twice (user and group) is one grant.
+  const seen = new Map<string, Set<number>>();
   const reportedServers = new Set<string>();
   for (const e of policy.entitlements) {
     const vm = policy.vms.get(e.vm);
@@ -53,6 +54,9 @@ export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; s
       }
     }
     const ports = vm.port === null ? [vm.tlsPort] : [vm.tlsPort, vm.port];
+    const seenKey = `${vm.id}/${windowKey(e.when)}`;
+    let granted = seen.get(seenKey);
+    if (!granted) seen.set(seenKey, (granted = new Set()));
     for (const name of names) {
       const user = facts.users.get(name);
       if (!user) continue;
@@ -63,9 +67,8 @@ export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; s
         if (!skipped.some((x) => x.message === message)) skipped.push({ where: formatPos(e.pos), message });
         continue;
       }
-      const key = `${user.uid}/${vm.id}/${windowKey(e.when)}`;
-      if (seen.has(key)) continue; // the same person named twice (user and group) is one grant
-      seen.add(key);
+      if (granted.has(user.uid)) continue;
+      granted.add(user.uid);
       grants.push({ user: name, uid: user.uid, vm: vm.id, addresses, ports, window: e.when });
     }
   }

@@ -6,7 +6,7 @@ import { expandGrants, type Grant, type Skipped } from './grants.js';
 import { renderNft } from './nft.js';
 import { protectedPorts } from './ports.js';
 import { groupGrants, renderSudoers } from './sudoers.js';
-import { renderTable, renderViews } from './views.js';
+import { renderTable, renderViews, viewContents } from './views.js';
 
 export type Backend = 'nftables' | 'iptables';
 
@@ -53,7 +53,7 @@ export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan 
   const { grants, skipped } = expandGrants(policy, facts);
   const firewall = planFirewall(policy, facts, grants);
   const views = new Map<number, { content: string }>();
-  for (const [uid, view] of renderViews(policy, grants, opts)) views.set(uid, { content: JSON.stringify(view, null, 2) + '\n' });
+  for (const [uid, content] of viewContents(renderViews(policy, grants, opts))) views.set(uid, { content });
   return {
     backend: opts.backend,
     firewall,

@@ -3,6 +3,7 @@ import { TABLE_VERSION, type ConsoleTable, type TableVm, type TimeWindow, type V
 import type { Policy } from '../policy/types.js';
 import type { Facts } from '../policy/facts.js';
 import type { Grant } from './grants.js';
+import { listItemText, prettyJsonWithItems } from './json-text.js';
 import { consoleCommand } from './sudoers.js';
 
 // Both formats are declared, with their validators, in the boundary module that open-console and the launcher import.
@@ -35,13 +36,24 @@ export function renderTable(policy: Policy, facts: Facts, grants: Grant[]): Cons
 /** Renders one view per entitled uid. */
 export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole: string; stateDirArg: string | null }): Map<number, ViewFile> {
   const views = new Map<number, ViewFile>();
+  // Per uid, its view's entries by VM id: a user entitled to 200 VMs must not search a list per grant.
+  const entries = new Map<number, Map<string, ViewFile['vms'][number]>>();
+  // The command of a VM is the same in every view: built once (nothing mutates it).
+  const commands = new Map<string, string[]>();
   for (const g of grants) {
-    const view = views.get(g.uid) ?? { version: 1 as const, user: g.user, uid: g.uid, viewerGroup: policy.viewer.group, vms: [] };
-    views.set(g.uid, view);
+    let view = views.get(g.uid);
+    let byVm = entries.get(g.uid);
+    if (!view || !byVm) {
+      views.set(g.uid, (view = { version: 1 as const, user: g.user, uid: g.uid, viewerGroup: policy.viewer.group, vms: [] }));
+      entries.set(g.uid, (byVm = new Map()));
+    }
     const vm = policy.vms.get(g.vm)!;
-    const server = policy.servers.get(vm.server)!;
-    let entry = view.vms.find((v) => v.id === vm.id);
+    let entry = byVm.get(vm.id);
     if (!entry) {
+      const server = policy.servers.get(vm.server)!;
+      let command = commands.get(vm.id);
+      // sudo runs open-console as root; it takes the caller from SUDO_UID and drops to her uid itself.
+      if (!command) commands.set(vm.id, (command = ['sudo', '-n', ...consoleCommand(opts.openConsole, opts.stateDirArg, vm.id)]));
       entry = {
         id: vm.id,
         title: vm.title,
@@ -49,9 +61,9 @@ export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole
         host: server.host,
         tlsPort: vm.tlsPort,
         windows: [],
-        // sudo runs open-console as root; it takes the caller from SUDO_UID and drops to her uid itself.
-        command: ['sudo', '-n', ...consoleCommand(opts.openConsole, opts.stateDirArg, vm.id)],
+        command,
       };
+      byVm.set(vm.id, entry);
       view.vms.push(entry);
     }
     // Any "always" grant makes the VM always available, whatever windows other entitlements add.
@@ -60,6 +72,21 @@ export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole
   }
   for (const v of views.values()) v.vms.sort((a, b) => (a.id < b.id ? -1 : 1));
   return views;
+}
+
+/** Each view's file content (JSON, two-space indent, final newline); a VM's entry text is shared by every view with the same entry. */
+export function viewContents(views: Map<number, ViewFile>): Map<number, string> {
+  const out = new Map<number, string>();
+  // Entries of one VM differ only in their windows; the always-on ones (windows null) are identical text.
+  const always = new Map<string, string>();
+  const entryText = (entry: ViewFile['vms'][number]): string => {
+    if (entry.windows !== null) return listItemText(entry);
+    let text = always.get(entry.id);
+    if (text === undefined) always.set(entry.id, (text = listItemText(entry)));
+    return text;
+  };
+  for (const [uid, view] of views) out.set(uid, prettyJsonWithItems(view, 'vms', view.vms.map(entryText)) + '\n');
+  return out;
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
