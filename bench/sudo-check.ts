@@ -24,13 +24,13 @@ export interface SudoCheckOptions {
   /** Alternating rounds per file, and sudo calls per round. */
   rounds: number;
   callsPerRound: number;
-  /** Also time the `everyone` variant of shape A at the largest size (the option left if A must reach 2×). */
+  /** Also time the `everyone` and `one-command` variants of shape A at the largest size (the options left). */
   variants: boolean;
   log: (line: string) => void;
 }
 
 /** Which file: the helper's own, or a variant of the same grants rendered here for comparison. */
-export type SudoersShape = 'helper' | 'everyone';
+export type SudoersShape = 'helper' | 'everyone' | 'one-command';
 
 /** One file's result. */
 export interface SudoCheckResult {
@@ -59,8 +59,15 @@ const POLICIES: { shape: Shape; sizes: (n: number) => Sizes; label: string }[] =
 
 const SHAPE_NOTES: Record<SudoersShape, string> = {
   helper: 'what apply writes (helper/src/plan/sudoers.ts): one `Cmnd_Alias` per VM, one rule per distinct set of VMs (a `User_Alias` when several users share it), a group entitled as a whole as `%#gid`',
-  everyone: "variant: one rule letting every user run every VM's command (`ALL ALL=(root) NOPASSWD: CG_…`); open-console's table alone would then decide who; not built",
+  everyone: "variant: one rule letting every user run every VM's exact command (`ALL ALL=(root) NOPASSWD: CG_…`); open-console's table alone would then decide who; not built",
+  'one-command': 'variant: `ALL ALL=(root) NOPASSWD: open-console [--state-dir …] [a-z0-9]*`, one wildcard command and no alias at all: constant size, open-console alone decides who and which VM; not built',
 };
+
+/** One wildcard command for everybody: nothing in the file grows with users or VMs. */
+function oneCommand(helperFile: string, openConsole: string, stateDir: string): string {
+  const head = helperFile.split('\n').filter((l) => l.startsWith('# ') || l.startsWith('Defaults!'));
+  return [...head, `ALL ALL=(root) NOPASSWD: ${openConsole} --state-dir ${stateDir} [a-z0-9]*`, ''].join('\n');
+}
 
 /** The same Cmnd_Aliases as `helperFile` with one rule for everybody: no uid in the file at all. */
 function everyone(helperFile: string): string {
@@ -95,9 +102,9 @@ export async function benchSudoCheck(opts: SudoCheckOptions): Promise<{ table: T
         ...(policy.shape === 'group' ? { groupMembers: s.users } : {}),
       });
       if (plan.grants.length !== s.entitlements) throw new Error(`${policy.label}: ${plan.grants.length} grants, expected ${s.entitlements}`);
-      const shapes: SudoersShape[] = opts.variants && policy.shape === 'per-vm' && s.entitlements === Math.max(...opts.sizes) ? ['helper', 'everyone'] : ['helper'];
+      const shapes: SudoersShape[] = opts.variants && policy.shape === 'per-vm' && s.entitlements === Math.max(...opts.sizes) ? ['helper', 'everyone', 'one-command'] : ['helper'];
       for (const shape of shapes) {
-        const text = shape === 'helper' ? plan.sudoers : everyone(plan.sudoers);
+        const text = shape === 'helper' ? plan.sudoers : shape === 'everyone' ? everyone(plan.sudoers) : oneCommand(plan.sudoers, w.sb.openConsole, w.sb.stateDir);
         const file = path.join(w.sb.dir, `sudoers-${s.entitlements}-${policy.shape}-${shape}`);
         await writeFile(file, text, { mode: 0o440 });
         const check = await w.run(['visudo', '-c', '-q', '-f', file]);
