@@ -1,11 +1,11 @@
 // One YAML file → a fragment of the policy, with every problem reported at file:line:col.
-import { LineCounter, parseDocument, isScalar } from 'yaml';
 import type { Diagnostic, SourcePos } from '../errors.js';
 import { checkAccount, checkDirectoryName, checkHost, checkId, checkPath, checkText } from './names.js';
 import { readBridgePort, readClients, readDomain } from './host-parse.js';
-import { Reader, printable } from './reader.js';
+import { Reader, isScalar, printable } from './reader.js';
 import { DAYS, type ClientNet, type Day, type Entitlement, type PortRange, type Server, type TimeWindow, type Vm } from './types.js';
 import { parseHours } from '../boundary/index.js';
+import { parseYamlTree } from './yaml-tree.js';
 
 /** A value and where it was written, for "defined twice" messages. */
 export interface Located<T> {
@@ -33,18 +33,19 @@ const BACKENDS = ['auto', 'nftables', 'iptables'] as const;
 
 /** Parses one policy file's text; `file` is only used in messages. */
 export function parseFragment(file: string, text: string): { fragment: Fragment; diagnostics: Diagnostic[] } {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: '1.2' });
-  const r = new Reader(file, lines);
+  const doc = parseYamlTree(text);
+  const r = new Reader(file, text);
   const fragment: Fragment = { file, protect: [], servers: [], vms: [], entitlements: [] };
-  for (const e of doc.errors) r.error(r.posAt(e.pos[0]), `YAML: ${e.message.split('\n')[0]}`);
-  if (doc.errors.length > 0) return { fragment, diagnostics: r.diagnostics };
+  if (doc.problem) {
+    r.error(r.posAt(doc.problem.offset), `YAML: ${doc.problem.message}`);
+    return { fragment, diagnostics: r.diagnostics };
+  }
 
   const root = r.pos(null);
-  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+  if (doc.root === null || (isScalar(doc.root) && doc.root.value === null)) {
     return { fragment, diagnostics: r.diagnostics }; // an empty fragment is allowed: config management may blank one
   }
-  const top = r.map(doc.contents, 'the policy', TOP_KEYS, root);
+  const top = r.map(doc.root, 'the policy', TOP_KEYS, root);
   if (!top) return { fragment, diagnostics: r.diagnostics };
 
   const version = top.get('version');

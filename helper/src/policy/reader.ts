@@ -1,7 +1,7 @@
 // A small typed reader over YAML nodes that collects every problem with its file:line:col.
-import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, type Scalar } from 'yaml';
 import type { Diagnostic, SourcePos } from '../errors.js';
 import { escapeUnshown } from './names.js';
+import type { YMap, YNode, YScalar, YSeq } from './yaml-tree.js';
 
 type Maybe<T> = T | null;
 
@@ -9,22 +9,24 @@ type Maybe<T> = T | null;
 export class Reader {
   readonly diagnostics: Diagnostic[] = [];
 
+  private readonly lines: Lines;
+
   constructor(
     readonly file: string,
-    private readonly lines: LineCounter,
-  ) {}
+    text: string,
+  ) {
+    this.lines = new Lines(text);
+  }
 
   /** The position of a node (its start), or of the file's start when there is none. */
   pos(node: unknown, fallback?: SourcePos): SourcePos {
-    const range = (node as { range?: [number, number, number] } | null)?.range;
-    if (!range) return fallback ?? { file: this.file, line: 1, col: 1 };
-    const { line, col } = this.lines.linePos(range[0]);
-    return { file: this.file, line, col };
+    if (!isNode(node)) return fallback ?? { file: this.file, line: 1, col: 1 };
+    return this.posAt(node.start);
   }
 
   /** Position of a character offset, for YAML syntax errors. */
   posAt(offset: number): SourcePos {
-    const { line, col } = this.lines.linePos(offset);
+    const { line, col } = this.lines.at(offset);
     return { file: this.file, line, col };
   }
 
@@ -33,13 +35,13 @@ export class Reader {
   }
 
   /** A mapping's entries by key; reports non-mappings and keys that are not in `allowed`. */
-  map(node: unknown, what: string, allowed: readonly string[] | null, at: SourcePos): Maybe<Map<string, { key: Scalar; value: unknown }>> {
+  map(node: unknown, what: string, allowed: readonly string[] | null, at: SourcePos): Maybe<Map<string, { key: YScalar; value: unknown }>> {
     if (!isMap(node)) {
       this.error(this.pos(node, at), `Expected ${what} to be a mapping, got ${describe(node)}`);
       return null;
     }
-    const out = new Map<string, { key: Scalar; value: unknown }>();
-    for (const pair of node.items as Pair<unknown, unknown>[]) {
+    const out = new Map<string, { key: YScalar; value: unknown }>();
+    for (const pair of node.items) {
       const key = pair.key;
       if (!isScalar(key) || typeof key.value !== 'string') {
         this.error(this.pos(key, at), `Expected the keys of ${what} to be strings`);
@@ -104,7 +106,50 @@ export function describe(node: unknown): string {
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   if (isScalar(node)) return node.value === null ? 'nothing' : `\`${printable(String(node.value))}\``;
-  return (node as Node).toString();
+  return 'nothing';
+}
+
+/** Whether a value read off the tree is a node (and not an absent value). */
+export function isNode(node: unknown): node is YNode {
+  return typeof node === 'object' && node !== null && typeof (node as { start?: unknown }).start === 'number';
+}
+/** A scalar node. */
+export function isScalar(node: unknown): node is YScalar {
+  return isNode(node) && node.kind === 'scalar';
+}
+function isMap(node: unknown): node is YMap {
+  return isNode(node) && node.kind === 'map';
+}
+function isSeq(node: unknown): node is YSeq {
+  return isNode(node) && node.kind === 'seq';
+}
+
+/** Offset → 1-based line and column (UTF-16 units, as editors and the yaml package count), lines split at LF. */
+class Lines {
+  private readonly starts: number[] = [0];
+  private last = 0;
+
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+
+  at(offset: number): { line: number; col: number } {
+    const s = this.starts;
+    // Nodes are mostly read in file order: try the line of the previous answer first.
+    let i = this.last;
+    if (!(s[i]! <= offset && (i + 1 >= s.length || offset < s[i + 1]!))) {
+      let lo = 0;
+      let hi = s.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (s[mid]! <= offset) lo = mid;
+        else hi = mid - 1;
+      }
+      i = lo;
+    }
+    this.last = i;
+    return { line: i + 1, col: offset - s[i]! + 1 };
+  }
 }
 
 /** Renders hostile values visibly (newlines, tabs) and bounded in length. */
