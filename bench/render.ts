@@ -23,7 +23,7 @@ import { renderIptables } from '../helper/src/plan/iptables.js';
 import { renderNft } from '../helper/src/plan/nft.js';
 import { makePlan, planFirewall } from '../helper/src/plan/plan.js';
 import { renderSudoers } from '../helper/src/plan/sudoers.js';
-import { renderTable as renderConsoleTable, renderViews } from '../helper/src/plan/views.js';
+import { renderTable as renderConsoleTable, renderViews, viewContents } from '../helper/src/plan/views.js';
 import { exec } from '../helper/src/system/exec.js';
 import { groupSizesFor, policyBody, sizesFor, type Shape, type Sizes } from './support/policy-gen.js';
 import { fmtInt, fmtMs, median, renderTable, type Table } from './support/report.js';
@@ -73,7 +73,7 @@ async function inner(cfg: InnerConfig): Promise<void> {
       const { grants } = time('  expandGrants', () => expandGrants(policy, facts));
       const model = time('  firewall model', () => planFirewall(policy, facts, grants));
       time('  nft', () => renderNft(model));
-      time('  views', () => [...renderViews(policy, grants, opts)].map(([, v]) => JSON.stringify(v, null, 2)));
+      time('  views', () => viewContents(renderViews(policy, grants, opts)));
       time('  table', () => JSON.stringify(renderConsoleTable(policy, facts, grants), null, 2));
       time('  sudoers', () => renderSudoers({ grants, openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }));
       // Not part of makePlan: apply's firewall fingerprint and the iptables backend render these.
