@@ -14,14 +14,20 @@ await build({ ...common, entryPoints: ['helper/src/bin.ts'], outfile: 'dist/cons
 await build({ ...common, entryPoints: ['helper/src/open-console-bin.ts'], outfile: 'dist/open-console', banner: { js: '#!/usr/bin/node' } });
 await chmod('dist/consolegate-helper.js', 0o755);
 await chmod('dist/open-console', 0o755);
-// The NSS short-cut preloaded into nft and iptables-restore (helper/native/nss-numeric.c). Hardened like a
-// Debian package build. Without a C compiler the helper still works, only slower with many entitlements.
-const so = 'dist/nss-numeric.so';
-if (!existsSync(so) || statSync('helper/native/nss-numeric.c').mtimeMs > statSync(so).mtimeMs) {
+// Native parts, hardened like a Debian package build. Without a C compiler the helper still works: without
+// nss-numeric.so (preloaded into nft and iptables-restore) slower with many entitlements, without nft-genid
+// (the ruleset generation) by listing our table on every check.
+const hardening = ['-O2', '-g0', '-Wall', '-Wextra', '-Werror', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong', '-fstack-clash-protection', '-Wl,-z,relro,-z,now', '-Wl,--as-needed', '-s'];
+const natives = [
+  { out: 'dist/nss-numeric.so', src: 'helper/native/nss-numeric.c', flags: ['-shared', '-fPIC'], libs: ['-ldl'] },
+  { out: 'dist/nft-genid', src: 'helper/native/nft-genid.c', flags: ['-fPIE', '-pie'], libs: [] },
+];
+for (const n of natives) {
+  if (existsSync(n.out) && statSync(n.src).mtimeMs <= statSync(n.out).mtimeMs) continue;
   try {
-    execFileSync('cc', ['-shared', '-fPIC', '-O2', '-g0', '-Wall', '-Wextra', '-Werror', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong', '-fstack-clash-protection', '-Wl,-z,relro,-z,now', '-Wl,--as-needed', '-s', '-o', so, 'helper/native/nss-numeric.c', '-ldl'], { stdio: 'inherit' });
+    execFileSync('cc', [...n.flags, ...hardening, '-o', n.out, n.src, ...n.libs], { stdio: 'inherit' });
   } catch (err) {
-    console.warn(`build: ${so} not built (${err.message}); install gcc and libc6-dev`);
+    console.warn(`build: ${n.out} not built (${err.message}); install gcc and libc6-dev`);
   }
 }
 await cp('helper/schema/policy.schema.json', 'dist/policy.schema.json');

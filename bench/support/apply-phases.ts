@@ -24,8 +24,10 @@ export interface Phases {
   files: number;
 }
 
-function label(argv: string[]): keyof Phases {
-  const [cmd, ...args] = argv;
+function label(argv: string[], argv0: string | undefined): keyof Phases {
+  // apply runs its firewall tools through symlinks (`cgapply-nft`) with the tool's own argv[0].
+  const [path0, ...args] = argv;
+  const cmd = argv0 ?? path0;
   if (cmd === 'getent') return 'getent';
   if (cmd === 'visudo') return 'visudo';
   if (cmd === 'nft') return args.includes('-f') ? 'fwLoad' : 'fwRead';
@@ -44,7 +46,8 @@ async function main(): Promise<void> {
     try {
       return await exec(argv, options);
     } finally {
-      if (recording) spent.set(label(argv), (spent.get(label(argv)) ?? 0) + performance.now() - t0);
+      const l = label(argv, options?.argv0);
+      if (recording) spent.set(l, (spent.get(l) ?? 0) + performance.now() - t0);
     }
   };
   const quiet = { line: () => undefined, warn: () => undefined, json: () => undefined };

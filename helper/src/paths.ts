@@ -40,6 +40,8 @@ export function statePaths(stateDir: string) {
     /** The firewall model in force (apply/saved.ts), root-only: boot and `watch` load it without the policy. */
     firewall: path.join(stateDir, 'firewall.json'),
     views: path.join(stateDir, VIEWS_DIR),
+    /** The nft table as apply last loaded it, root-only: the next apply's starting point while the kernel still holds it. */
+    loaded: path.join(stateDir, 'loaded.nft'),
     lock: path.join(stateDir, 'lock'),
   };
 }

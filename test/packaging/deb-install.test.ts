@@ -54,6 +54,11 @@ describe('the .deb in a Debian 12 root', { skip }, () => {
     assert.match(r.stdout, /^root:x:0:0:/);
   });
 
+  it('nft-genid runs on the installed system and answers the ruleset generation and the netns cookie', async () => {
+    const r = await must('/usr/lib/consolegate/nft-genid');
+    assert.match(r.stdout, /^\d+ \d+\n$/, r.stdout + r.stderr);
+  });
+
   it('enables every unit (symlinks in /etc/systemd/system/*.wants)', async () => {
     for (const [unit, target] of Object.entries(UNIT_TARGETS)) {
       assert.ok(await exists(`lib/systemd/system/${unit}`), unit);

@@ -13,6 +13,7 @@ const COMMON = [
   ['/usr/lib/consolegate/consolegate-helper.js', '0644'],
   ['/usr/lib/consolegate/package.json', '0644'],
   ['/usr/lib/consolegate/nss-numeric.so', '0644'],
+  ['/usr/lib/consolegate/nft-genid', '0755'],
   ['/usr/sbin/consolegate-helper', '0755'],
   ['/usr/libexec/consolegate/open-console', '0755'],
   ['/usr/share/consolegate/policy.example.yaml', '0644'],

@@ -7,7 +7,7 @@ import { renderNft } from '../plan/nft.js';
 import type { Backend, Plan } from '../plan/plan.js';
 import { hasCommand, type Exec } from '../system/exec.js';
 import { iptablesStep, jumpsFirst, readChain, removeChain } from './iptables.js';
-import { nftListOwned, nftRemove, nftStep } from './nft.js';
+import { nftListOwned, nftRemove, nftStep, type NftLive, type NftSeal } from './nft.js';
 import type { Step } from './step.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -38,14 +38,14 @@ export function denyOnly(model: FirewallModel): FirewallModel {
 }
 
 /**
- * The transaction step for the plan's backend. `nftListing`: the table as apply just read it under the lock,
- * so the step does not list 100,000 elements a second time (each listing costs seconds at that size).
+ * The transaction step for the plan's backend, and after it ran what it loaded (nftables; null for iptables).
+ * `nftLive`: the table as apply found it under the lock, so the step does not list 100,000 elements again.
  */
-export function firewallStep(run: Exec, plan: Plan, nftListing?: string | null): Step {
+export function firewallStep(run: Exec, plan: Plan, nftLive?: NftLive): { step: Step; sealed: () => NftSeal | null } {
   const closed = denyOnly(plan.firewall);
-  return plan.backend === 'nftables'
-    ? (nftStep(run, plan.nft ?? renderNft(plan.firewall), renderNft(closed), nftListing) as Step)
-    : (iptablesStep(run, plan.firewall, closed) as Step);
+  if (plan.backend === 'iptables') return { step: iptablesStep(run, plan.firewall, closed) as Step, sealed: () => null };
+  const s = nftStep(run, plan.nft ?? renderNft(plan.firewall), renderNft(closed), nftLive);
+  return { step: s as Step, sealed: () => s.sealed() };
 }
 
 /** Fingerprint of what we rendered; equal plans give equal fingerprints. */
@@ -54,12 +54,8 @@ export function renderedFingerprint(plan: Plan): string {
   return sha(renderIptables(plan.firewall, 4, { addJump: false }) + renderIptables(plan.firewall, 6, { addJump: false }));
 }
 
-/** Fingerprint of what the kernel has now (or of `nftListing`, read just before), or null when ours is missing. */
-export async function liveFingerprint(run: Exec, backend: Backend, nftListing?: string | null): Promise<string | null> {
-  if (backend === 'nftables') {
-    const listing = nftListing === undefined ? await nftListOwned(run) : nftListing;
-    return listing === null ? null : sha(listing);
-  }
+/** Fingerprint of our iptables chains and jumps as they are now, or null when ours are missing. */
+export async function iptablesFingerprint(run: Exec): Promise<string | null> {
   const [v4, v6] = [await readChain(run, 4), await readChain(run, 6)];
   if (!v4.exists || !v6.exists || v4.jumps === 0 || v6.jumps === 0) return null;
   // Where the jumps stand is part of what is live: a foreign rule ahead of ours decides first (drift).

@@ -11,8 +11,11 @@ import path from 'node:path';
 import type { Exec } from '../system/exec.js';
 import type { Transaction } from './monitor-events.js';
 
-/** The prefix of our commands' names as the kernel reports them. */
+/** The prefix of watch's commands' names as the kernel reports them. */
 export const OWN_COMM_PREFIX = 'cgwatch-';
+/** The prefix of apply's: its loads are the policy's, so watch leaves them alone too (no reload after each apply). */
+export const APPLY_COMM_PREFIX = 'cgapply-';
+const OURS = [OWN_COMM_PREFIX, APPLY_COMM_PREFIX];
 // The tools whose runs commit ruleset transactions; everything else runs as it is.
 const TOOLS = ['nft', 'iptables-restore', 'ip6tables-restore', 'iptables', 'ip6tables'];
 const PIDS_KEPT = 64;
@@ -26,17 +29,17 @@ export interface OwnCommands {
   close(): Promise<void>;
 }
 
-/** Wraps `run`: firewall tools start through our symlinks, and every child's pid is remembered. */
-export async function ownCommands(run: Exec, env: NodeJS.ProcessEnv = process.env): Promise<OwnCommands> {
+/** Wraps `run`: firewall tools start through symlinks named `prefix…`, and every child's pid is remembered. */
+export async function ownCommands(run: Exec, env: NodeJS.ProcessEnv = process.env, prefix: string = OWN_COMM_PREFIX): Promise<OwnCommands> {
   const pids: number[] = [];
   const links = new Map<string, string>();
   let dir: string | null = null;
   try {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'consolegate-watch-'));
+    dir = await mkdtemp(path.join(os.tmpdir(), `consolegate-${prefix}`));
     for (const tool of TOOLS) {
       const target = await findOnPath(tool, env);
       if (target === null) continue;
-      const link = path.join(dir, `${OWN_COMM_PREFIX}${tool}`);
+      const link = path.join(dir, `${prefix}${tool}`);
       await symlink(target, link);
       links.set(tool, link);
     }
@@ -59,7 +62,7 @@ export async function ownCommands(run: Exec, env: NodeJS.ProcessEnv = process.en
   return {
     exec,
     named: links.size > 0,
-    isOwn: (t) => (t.comm !== null && t.comm.startsWith(OWN_COMM_PREFIX)) || (t.pid !== null && pids.includes(t.pid)),
+    isOwn: (t) => (t.comm !== null && OURS.some((p) => t.comm!.startsWith(p))) || (t.pid !== null && pids.includes(t.pid)),
     close: async () => {
       if (dir !== null) await rm(dir, { recursive: true, force: true });
     },

@@ -1,12 +1,15 @@
 // nftables: our table is filled in place, listed canonically, and deleted only by `remove`; nothing outside
 // `inet consolegate` is touched.
+import { createHash } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { mustExec, type Exec } from '../system/exec.js';
 import { withNssShim } from '../system/nss-shim.js';
 import { NFT_TABLE } from '../plan/nft.js';
+import { nftElements, nftSkeleton } from '../plan/nft-fingerprint.js';
 import { canonicalListing, replaceScript } from '../plan/nft-replace.js';
+import { nextGeneration, rulesetGeneration, sameGeneration, type Generation } from './generation.js';
 import type { Step } from './step.js';
 
 // The rendered hours are UTC already; nft would otherwise shift them by the local zone on load and list.
@@ -40,6 +43,20 @@ export async function nftListOwned(run: Exec): Promise<string | null> {
   });
 }
 
+/**
+ * Our table as `nft -t` lists the ruleset: chains and set declarations without elements, in milliseconds at any
+ * size (listing the table itself fetches every element first, even with -t). Null when it does not exist.
+ */
+export async function nftListTerse(run: Exec): Promise<string | null> {
+  const r = await run(['nft', '-s', '-t', 'list', 'ruleset'], UTC);
+  if (r.code !== 0) throw new Error(`\`nft -t list ruleset\` exited ${r.code}: ${r.stderr.trim()}`);
+  const lines = r.stdout.split('\n');
+  const start = lines.indexOf(`table ${NFT_TABLE} {`);
+  if (start < 0) return null;
+  const end = lines.indexOf('}', start);
+  return lines.slice(start, end < 0 ? undefined : end + 1).join('\n') + '\n';
+}
+
 /** Starts listing our table now, to be awaited later (after parsing, say); a failure is thrown then. */
 export function nftListingStarted(run: Exec): Promise<string | null> {
   const listing = nftListOwned(run);
@@ -70,15 +87,57 @@ export async function nftReplace(run: Exec, table: string): Promise<void> {
 }
 
 /**
- * The firewall step for nftables. With no previous table, rollback leaves `denyOnly` so ports stay closed.
- * `listed`: the live table as the caller read it moments ago under the apply lock, instead of reading it again.
+ * What a command knows of our live table: nft's listing (null: no table) and the generation before it was taken, or — while the ruleset generation has
+ * not moved since our last load — that the kernel holds exactly the text we loaded then (`loaded.nft`).
  */
-export function nftStep(run: Exec, table: string, denyOnly: string, listed?: string | null): Step<string | null> {
+export type NftLive = { kind: 'listed'; listing: string | null; generation: Generation | null } | { kind: 'sealed'; generation: Generation; loadedFile: string; loadedSha: string };
+
+/** What we loaded, recorded in state.json: hashes of it and, when provably ours alone, the generation after it. */
+export interface NftSeal {
+  /** nftSkeleton of nft's own terse listing right after the load. */
+  skeleton: string;
+  /** nftElements of the text we loaded. */
+  elements: string;
+  /** sha256 of that text, as saved in loaded.nft. */
+  file: string;
+  /** The generation our transaction made; null when another one came between (then the next check lists). */
+  generation: Generation | null;
+}
+
+/** sha256 of a loaded table's text, as NftSeal.file records it. */
+export function loadedSha(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The text `live` stands for: the listing, or loaded.nft when it is still what we loaded (else a fresh listing). */
+async function liveText(run: Exec, live: NftLive | undefined): Promise<string | null> {
+  if (live === undefined) return nftListOwned(run);
+  if (live.kind === 'listed') return live.listing;
+  const text = await readFile(live.loadedFile, 'utf8').catch(() => null);
+  return text !== null && loadedSha(text) === live.loadedSha ? text : nftListOwned(run);
+}
+
+/**
+ * The firewall step for nftables. With no previous table, rollback leaves `denyOnly` so ports stay closed.
+ * `live`: the table as the caller found it under the apply lock, instead of listing it again. After loading,
+ * `sealed()` tells what was loaded, for state.json.
+ */
+export function nftStep(run: Exec, table: string, denyOnly: string, live?: NftLive): Step<string | null> & { sealed(): NftSeal | null } {
   let before: string | null = null;
+  let seal: NftSeal | null = null;
   return {
     name: 'firewall (nftables)',
-    snapshot: async () => (before = listed === undefined ? await nftListOwned(run) : listed),
-    apply: () => nftLoad(run, replaceScript(before, table)),
+    snapshot: async () => (before = await liveText(run, live)),
+    apply: async () => {
+      const g0 = await rulesetGeneration(run);
+      // Someone changed the ruleset since the caller looked: what we start from must be read again.
+      const start = live?.kind === 'sealed' && !sameGeneration(g0, live.generation) ? await nftListOwned(run) : before;
+      await nftLoad(run, replaceScript(start, table));
+      const terse = await nftListTerse(run);
+      const g1 = await rulesetGeneration(run);
+      seal = { skeleton: nftSkeleton(terse ?? ''), elements: nftElements(table), file: loadedSha(table), generation: nextGeneration(g0, g1) ? g1 : null };
+    },
+    sealed: () => seal,
     rollback: async (previous) => {
       // A failed `nft -f` changed nothing: the kernel applies the whole script or none of it.
       const live = await nftListOwned(run);

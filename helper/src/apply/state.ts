@@ -7,8 +7,10 @@ import { statePaths } from '../paths.js';
 import type { Backend } from '../plan/plan.js';
 import type { Exec } from '../system/exec.js';
 import { readIfExists, sameState, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
+import type { NftSeal } from './nft.js';
 import type { Step } from './step.js';
-import { readAcls, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, type ViewState, type ViewWrite } from './view-files.js';
+import { readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, type ViewState, type ViewWrite } from './view-files.js';
+import { sealHolds, sealViews, type ViewSeals } from './view-seal.js';
 import type { ViewerOriginal } from './viewer.js';
 
 /** state.json: written last, only after every other step succeeded. */
@@ -16,10 +18,15 @@ export interface StateFile {
   version: 1;
   backend: Backend;
   appliedAt: string;
-  /** sha256 of the rendered firewall and of the kernel's listing right after loading it. */
-  firewall: { rendered: string; live: string };
+  /**
+   * sha256 of the rendered firewall; for nftables what was loaded (`loaded`), for iptables a fingerprint of the
+   * chains right after loading (`live`; nftables states written before `loaded` existed have it too).
+   */
+  firewall: { rendered: string; live?: string; loaded?: NftSeal };
   /** The viewer as it was before consolegate first locked it. */
   viewer: ViewerOriginal | null;
+  /** Each view as apply left it (view-seal.ts); absent in states written before. */
+  views?: ViewSeals;
 }
 
 /** Reads state.json, or null before the first apply. */
@@ -43,7 +50,7 @@ async function restoreFile(s: FileSnapshot): Promise<void> {
   else await writeAtomic(s.file, s.content, s.spec);
 }
 
-/** The step's snapshot: table and state.json (fsynced files), and every view as it was (content, owner, ACL). */
+/** The step's snapshot: table, loaded.nft and state.json, and every view it may change as it was (content, owner, ACL). */
 interface StateSnapshot {
   files: FileSnapshot[];
   views: Map<string, ViewState | null>;
@@ -56,8 +63,12 @@ export interface StateContent {
   stateDir: string;
   table: string;
   views: Map<number, { content: string }>;
-  /** Builds state.json once the firewall is loaded (it records the live listing). */
-  state: () => Promise<StateFile>;
+  /** The nft table being loaded, kept as loaded.nft (null: iptables, and loaded.nft is removed). */
+  loadedNft: string | null;
+  /** The views as the last apply sealed them: those that still hold are neither read nor snapshotted. */
+  sealed: ViewSeals | undefined;
+  /** Builds state.json once the firewall is loaded (it records what was loaded), given the views' new seals. */
+  state: (views: ViewSeals) => Promise<StateFile>;
 }
 
 /** The table's owner and mode: root only (open-console reads it as root; nothing of it is the viewer group's). */
@@ -67,21 +78,31 @@ export const TABLE_SPEC = { mode: 0o600, uid: 0, gid: 0 } as const;
 export function stateStep(c: StateContent): Step<StateSnapshot> {
   const p = statePaths(c.stateDir);
   let before: StateSnapshot | null = null;
+  // Views the last apply sealed that still hold the planned content: nothing to read, write or restore.
+  const untouched = new Set<string>();
+  for (const [uid, v] of c.views) {
+    const file = viewFile(p.views, uid);
+    if (sealHolds(c.sealed, uid, file, v.content)) untouched.add(file);
+  }
   return {
     name: 'state directory',
     snapshot: async () => {
-      const acls = await readAcls(c.exec, p.views);
+      const files = [...(await listViews(p.views)), ...[...c.views.keys()].map((uid) => viewFile(p.views, uid))].filter((f) => !untouched.has(f));
+      const acls = await readAclsOf(c.exec, p.views, files);
       const views = new Map<string, ViewState | null>();
-      for (const f of [...(await listViews(p.views)), ...[...c.views.keys()].map((uid) => viewFile(p.views, uid))]) if (!views.has(f)) views.set(f, readView(f, acls));
-      return (before = { files: await Promise.all([p.table, p.state].map(snapshotFile)), views });
+      for (const f of files) if (!views.has(f)) views.set(f, readView(f, acls));
+      return (before = { files: await Promise.all([p.table, p.loaded, p.state].map(snapshotFile)), views });
     },
     apply: async () => {
       await mkdir(p.views, { recursive: true, mode: 0o755 });
       await chmod(p.views, 0o755);
       await writeAtomic(p.table, c.table, TABLE_SPEC);
-      const acls = before === null ? await readAcls(c.exec, p.views) : null;
+      if (c.loadedNft === null) await rm(p.loaded, { force: true });
+      else await writeAtomic(p.loaded, c.loadedNft, TABLE_SPEC, { fsync: false });
+      const pending = [...c.views].filter(([uid]) => !untouched.has(viewFile(p.views, uid)));
+      const acls = before === null ? await readAclsOf(c.exec, p.views, pending.map(([uid]) => viewFile(p.views, uid))) : null;
       const writes: ViewWrite[] = [];
-      for (const [uid, v] of c.views) {
+      for (const [uid, v] of pending) {
         const file = viewFile(p.views, uid);
         // The snapshot has read every view this loop writes (absent ones as null); read only without one.
         const now = before?.views.has(file) ? before.views.get(file)! : readView(file, acls ?? new Map());
@@ -90,11 +111,12 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       await writeViews(c.exec, writes);
       const keep = new Set([...c.views.keys()].map((uid) => viewFile(p.views, uid)));
       for (const f of await listViews(p.views)) if (!keep.has(f)) rmSync(f, { force: true });
-      await writeAtomic(p.state, JSON.stringify(await c.state(), null, 2) + '\n', { mode: 0o600, uid: 0, gid: 0 });
+      const seals = sealViews(c.views, (uid) => viewFile(p.views, uid));
+      await writeAtomic(p.state, JSON.stringify(await c.state(seals)) + '\n', { mode: 0o600, uid: 0, gid: 0 });
     },
     rollback: async (snapshot) => {
       for (const s of snapshot.files) await restoreFile(s);
-      const acls = await readAcls(c.exec, p.views);
+      const acls = await readAclsOf(c.exec, p.views, [...snapshot.views.keys()]);
       const writes: ViewWrite[] = [];
       for (const [file, was] of snapshot.views) {
         if (was === null) rmSync(file, { force: true });

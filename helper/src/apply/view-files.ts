@@ -1,6 +1,6 @@
 // View files: root:root 0640 with one ACL entry `user:<uid>:r`, so only their user reads them and she owns
 // nothing root ever opens (no lease, chmod, truncate or FIFO of hers can make apply wait or fail).
-import { closeSync, fchmodSync, fchownSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fchownSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { mustExec, type Exec } from '../system/exec.js';
 import { readFileStateSync, sameState, tempPathFor, type FileSpec, type FileState } from '../system/fs.js';
@@ -33,12 +33,28 @@ export async function readAcls(run: Exec, dir: string): Promise<Map<string, stri
   const r = await run(['getfacl', '--numeric', '--absolute-names', '--recursive', '--', dir]);
   if (r.code !== 0 && /No such file or directory/.test(r.stderr) && r.stdout === '') return out;
   if (r.code !== 0 && r.stdout === '') throw new Error(`getfacl ${dir}: ${r.stderr.trim() || `exit ${r.code}`} (is the package acl installed?)`);
-  for (const block of r.stdout.split(/\n\n+/)) {
+  parseGetfacl(r.stdout, out);
+  return out;
+}
+
+function parseGetfacl(text: string, out: Map<string, string[]>): void {
+  for (const block of text.split(/\n\n+/)) {
     const lines = block.split('\n').filter((l) => l !== '');
     const head = lines.find((l) => l.startsWith('# file: '));
     if (head === undefined) continue;
     out.set(unquote(head.slice('# file: '.length)), lines.filter((l) => !l.startsWith('#')));
   }
+}
+
+/** The ACLs of `files` (all in `dir`): one getfacl for the few, or the whole directory when they are many. */
+export async function readAclsOf(run: Exec, dir: string, files: string[]): Promise<Map<string, string[]>> {
+  const present = files.filter((f) => existsSync(f));
+  if (present.length === 0) return new Map();
+  if (present.length > 256) return readAcls(run, dir);
+  const out = new Map<string, string[]>();
+  const r = await run(['getfacl', '--numeric', '--absolute-names', '--', ...present]);
+  if (r.code !== 0 && r.stdout === '') throw new Error(`getfacl: ${r.stderr.trim() || `exit ${r.code}`} (is the package acl installed?)`);
+  parseGetfacl(r.stdout, out);
   return out;
 }
 

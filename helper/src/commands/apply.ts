@@ -1,12 +1,14 @@
 // `apply`: make the system match the policy in one transaction; on failure roll back and fail closed.
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { firewallStep, liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
+import { firewallStep, iptablesFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
+import { rulesetGeneration, sameGeneration } from '../apply/generation.js';
 import { removeChain } from '../apply/iptables.js';
 import { nftRemove } from '../apply/nft.js';
 import { acquireLock } from '../apply/lock.js';
+import { APPLY_COMM_PREFIX, ownCommands } from '../apply/monitor-own.js';
 import { readSaved, savedStep, writeSaved } from '../apply/saved.js';
-import { readState, stateStep, type StateFile } from '../apply/state.js';
+import { stateStep, type StateFile } from '../apply/state.js';
 import { step, type Step } from '../apply/step.js';
 import { checkVisudo, prepareSudoers, sudoersStep } from '../apply/sudoers.js';
 import { runTransaction } from '../apply/transaction.js';
@@ -15,31 +17,42 @@ import { ConsolegateError, messageOf } from '../errors.js';
 import { statePaths } from '../paths.js';
 import { nssShim } from '../system/nss-shim.js';
 import type { Plan } from '../plan/plan.js';
-import { inspect } from './inspect.js';
+import { inspect, type Live } from './inspect.js';
 import { failClosed } from './fail-closed.js';
 import type { Context, Outcome } from './context.js';
-import { prepare, prepareListed, requireRoot } from './context.js';
+import { prepare, prepareLive, requireRoot } from './context.js';
+import { writeAtomic } from '../system/fs.js';
 
 /**
  * Applies; on failure everything is rolled back, the firewall fails closed (commands/fail-closed.ts) and
  * APPLY_FAILED (or the policy's own error) is raised. Failing closed covers every stage, from reading the policy on.
  */
-export async function apply(ctx: Context): Promise<Outcome> {
+export async function apply(outer: Context): Promise<Outcome> {
   requireRoot('apply');
   const started = Date.now();
+  // Our firewall tools run under names `watch` recognises (monitor-own.ts), so it does not reload after us.
+  const own = await ownCommands(outer.exec, process.env, APPLY_COMM_PREFIX);
+  try {
+    return await applyLocked({ ...outer, exec: own.exec }, started);
+  } finally {
+    await own.close();
+  }
+}
+
+async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o755 });
   const lock = await acquireLock(ctx.exec, statePaths(ctx.paths.stateDir).lock);
   let plan: Plan | null = null;
   try {
-    // Our nft table is listed under the lock, while the policy is parsed and rendered.
-    let prepared = await prepareListed(ctx);
+    // What is live is read under the lock (our nft table listed while the policy is parsed, unless sealed).
+    let prepared = await prepareLive(ctx);
     // Rules name the group's gid, so it must exist first; creating it is harmless and not rolled back.
     if (prepared.facts.viewerGid === null) {
       await ensureGroup(ctx.exec, prepared.policy.viewer.group);
-      prepared = { ...(await prepare(ctx)), nftListing: prepared.nftListing };
+      prepared = { ...(await prepare(ctx)), state: prepared.state, nftLive: prepared.nftLive };
     }
     plan = prepared.plan;
-    return await applyPlan(ctx, plan, started, prepared.nftListing);
+    return await applyPlan(ctx, plan, started, { state: prepared.state, nftLive: prepared.nftLive });
   } catch (err) {
     await failClosed(ctx, plan, err);
     throw err;
@@ -48,16 +61,17 @@ export async function apply(ctx: Context): Promise<Outcome> {
   }
 }
 
-/** Runs the transaction for a rendered plan; the caller holds the lock and has listed our nft table. */
-async function applyPlan(ctx: Context, plan: Plan, started: number, nftListing: string | null | undefined): Promise<Outcome> {
+/** Runs the transaction for a rendered plan; the caller holds the lock and has looked at what is live. */
+async function applyPlan(ctx: Context, plan: Plan, started: number, live: Live): Promise<Outcome> {
   const gid = plan.viewer.gid;
   if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
   for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
 
-  const previous = await readState(ctx.paths.stateDir);
+  const previous = live.state;
   await chmod(ctx.paths.stateDir, 0o755);
   // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets).
-  if ((await inspect(ctx.exec, plan, ctx.paths, nftListing)).length === 0) {
+  if ((await inspect(ctx.exec, plan, ctx.paths, live)).length === 0) {
+    await reseal(ctx, live);
     // Up to date, but saved by a version that did not save its rules (boot and watch need them).
     const saved = await readSaved(ctx.paths.stateDir);
     const savedCurrent = saved !== null && saved.reason === 'applied' && saved.backend === plan.backend && isDeepStrictEqual(saved.model, plan.firewall);
@@ -74,23 +88,12 @@ async function applyPlan(ctx: Context, plan: Plan, started: number, nftListing: 
     throw new ConsolegateError('APPLY_FAILED', `sudoers: ${messageOf(err)}; nothing was changed`, { cause: err });
   });
 
-  // The listing is used for the up-to-date check above and as the firewall step's snapshot. The one after
-  // loading (recorded in state.json) runs while the other steps write their files.
-  const firewall = firewallStep(ctx.exec, plan, nftListing);
-  let loaded: Promise<string | null> | null = null;
+  // What was found live is the firewall step's starting point and snapshot; nothing is listed after loading.
+  const firewall = firewallStep(ctx.exec, plan, live.nftLive);
   if (nssShim() === null && plan.grants.length > 0) {
     ctx.out.warn('warning: nss-numeric.so is not beside the helper (or not root-owned): the firewall tools look every uid up in NSS first, which is slow with many entitlements, and an account named like a uid would take its place');
   }
-  const steps: Step[] = [
-    {
-      ...firewall,
-      apply: async () => {
-        await firewall.apply();
-        loaded = liveFingerprint(ctx.exec, plan.backend);
-        loaded.catch(() => undefined); // awaited by the state step
-      },
-    },
-  ];
+  const steps: Step[] = [firewall.step];
   const viewerOpts = { path: plan.viewer.path, group: plan.viewer.group, gid, mode: plan.viewer.mode, statoverride: await dpkgOwns(ctx.exec, plan.viewer.path) };
   const viewer = viewerStep(ctx.exec, viewerOpts);
   const viewerNow = await viewer.snapshot();
@@ -106,12 +109,15 @@ async function applyPlan(ctx: Context, plan: Plan, started: number, nftListing: 
         table: plan.table,
         exec: ctx.exec,
         views: plan.views,
-        state: async (): Promise<StateFile> => ({
+        loadedNft: plan.backend === 'nftables' ? plan.nft : null,
+        sealed: previous?.views,
+        state: async (views): Promise<StateFile> => ({
           version: 1,
           backend: plan.backend,
           appliedAt: new Date().toISOString(),
-          firewall: { rendered: renderedFingerprint(plan), live: (await (loaded ?? liveFingerprint(ctx.exec, plan.backend))) ?? '' },
+          firewall: { rendered: renderedFingerprint(plan), ...(plan.backend === 'nftables' ? { loaded: firewall.sealed() ?? undefined } : { live: (await iptablesFingerprint(ctx.exec)) ?? '' }) },
           viewer: originalViewer(previous?.viewer ?? null, viewerNow, viewerOpts),
+          views,
         }),
       }),
     ),
@@ -141,6 +147,19 @@ function originalViewer(recorded: ViewerOriginal | null, now: ViewerOriginal | n
   if (now === null) return null;
   const alreadyLocked = now.spec.uid === 0 && now.spec.gid === lock.gid && now.spec.mode === lock.mode;
   return alreadyLocked ? { ...now, spec: { uid: 0, gid: 0, mode: 0o755 }, override: null } : now;
+}
+
+/**
+ * Up to date, but our table had to be listed (the ruleset moved since our load, by someone else's tables): when
+ * nothing moved during that listing, record the generation it showed, so the next check needs no listing.
+ */
+async function reseal(ctx: Context, live: Live): Promise<void> {
+  const seal = live.state?.firewall.loaded;
+  if (live.nftLive?.kind !== 'listed' || live.nftLive.generation === null || !seal || !live.state) return;
+  const now = await rulesetGeneration(ctx.exec);
+  if (!sameGeneration(now, live.nftLive.generation)) return;
+  const state: StateFile = { ...live.state, firewall: { ...live.state.firewall, loaded: { ...seal, generation: now } } };
+  await writeAtomic(statePaths(ctx.paths.stateDir).state, JSON.stringify(state) + '\n', { mode: 0o600, uid: 0, gid: 0 });
 }
 
 async function removeOtherBackend(ctx: Context, current: 'nftables' | 'iptables'): Promise<void> {

@@ -1,7 +1,10 @@
 // What every command gets (paths, exec, output), and the shared "load → facts → plan" pipeline.
 import { DEFAULTS, type Paths } from '../paths.js';
 import { chooseBackend } from '../apply/firewall.js';
-import { nftListingStarted } from '../apply/nft.js';
+import { rulesetGeneration, sameGeneration } from '../apply/generation.js';
+import { nftListingStarted, type NftLive } from '../apply/nft.js';
+import { readState, type StateFile } from '../apply/state.js';
+import { statePaths } from '../paths.js';
 import { ConsolegateError } from '../errors.js';
 import { gatherFacts, type Facts } from '../policy/facts.js';
 import { loadPolicy } from '../policy/load.js';
@@ -59,13 +62,19 @@ export async function prepare(ctx: Context, opts: { machineBackend: boolean } = 
 }
 
 /**
- * prepare(), with our nft table listed meanwhile (a listing of 100,000 elements takes seconds, as does parsing):
- * `nftListing` is the listing when the plan uses nftables, else undefined.
+ * prepare(), and what is live: state.json, and our nft table (`nftLive`, undefined for iptables). While the ruleset
+ * generation is the one our last load made, the table is known without listing it; otherwise it is listed while
+ * the policy is parsed (a listing of 100,000 elements takes seconds, as parsing did).
  */
-export async function prepareListed(ctx: Context): Promise<Prepared & { nftListing: string | null | undefined }> {
-  const listing = nftListingStarted(ctx.exec);
+export async function prepareLive(ctx: Context): Promise<Prepared & { state: StateFile | null; nftLive: NftLive | undefined }> {
+  const [state, generation] = await Promise.all([readState(ctx.paths.stateDir).catch(() => null), rulesetGeneration(ctx.exec)]);
+  const seal = state?.backend === 'nftables' ? state.firewall.loaded : undefined;
+  const sealed: NftLive | null =
+    seal && generation && sameGeneration(seal.generation, generation) ? { kind: 'sealed', generation, loadedFile: statePaths(ctx.paths.stateDir).loaded, loadedSha: seal.file } : null;
+  const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
   const prepared = await prepare(ctx);
-  return { ...prepared, nftListing: prepared.plan.backend === 'nftables' ? await listing : undefined };
+  if (prepared.plan.backend !== 'nftables') return { ...prepared, state, nftLive: undefined };
+  return { ...prepared, state, nftLive: sealed ?? { kind: 'listed', listing: await listing!, generation } };
 }
 
 function parseWhere(where: string) {

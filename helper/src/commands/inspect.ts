@@ -1,7 +1,11 @@
 // Compares the live system with a plan: the differences are "changes pending" for plan and "drift" for status.
-import { liveFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
-import { listViews, readState, TABLE_SPEC } from '../apply/state.js';
-import { readAcls, readView, viewFile, viewIsCurrent } from '../apply/view-files.js';
+import { createHash } from 'node:crypto';
+import { iptablesFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
+import { nftListOwned, type NftLive } from '../apply/nft.js';
+import { listViews, TABLE_SPEC, type StateFile } from '../apply/state.js';
+import { readAclsOf, readView, viewFile, viewIsCurrent } from '../apply/view-files.js';
+import { sealHolds } from '../apply/view-seal.js';
+import { nftElements, nftSkeleton } from '../plan/nft-fingerprint.js';
 import { statePaths } from '../paths.js';
 import type { Plan } from '../plan/plan.js';
 import type { Exec } from '../system/exec.js';
@@ -13,20 +17,27 @@ export interface Difference {
   message: string;
 }
 
-/** Every difference, in a stable order. `nftListing`: our table as just read, when the caller has it. */
-export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; sudoersFile: string }, nftListing?: string | null): Promise<Difference[]> {
+/** What is live, as the caller found it (commands/context.ts prepareLive). */
+export interface Live {
+  state: StateFile | null;
+  /** Our nft table (nftables plans); undefined: list it here. */
+  nftLive?: NftLive;
+}
+
+/** Every difference, in a stable order. */
+export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; sudoersFile: string }, live: Live): Promise<Difference[]> {
   const diffs: Difference[] = [];
   const add = (system: Difference['system'], message: string) => diffs.push({ system, message });
-  const state = await readState(paths.stateDir);
+  const { state } = live;
 
   if (plan.viewer.gid === null) add('group', `viewer group \`${plan.viewer.group}\` does not exist (apply creates it)`);
 
-  const live = await liveFingerprint(run, plan.backend, nftListing);
   const what = plan.backend === 'nftables' ? 'nft table inet consolegate' : 'iptables chain CONSOLEGATE (IPv4/IPv6) or its OUTPUT jump';
-  if (live === null) add('firewall', `${what} is missing`);
+  const condition = await firewallCondition(run, plan, state, live.nftLive);
+  if (condition === 'missing') add('firewall', `${what} is missing`);
   else if (!state || state.backend !== plan.backend) add('firewall', `${what} was not loaded by this policy's last apply`);
   else {
-    if (state.firewall.live !== live) add('firewall', `${what} was changed outside consolegate`);
+    if (condition === 'changed') add('firewall', `${what} was changed outside consolegate`);
     if (state.firewall.rendered !== renderedFingerprint(plan)) add('firewall', `rules differ from the policy (policy, users, groups or addresses changed)`);
   }
   const leftover = await otherBackendRules(run, plan.backend);
@@ -48,13 +59,33 @@ export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; 
     const st = await statIfExists(sp.table);
     add('table', st === null ? `${sp.table} is missing` : `${sp.table} differs from the policy (content, or not root:root mode 0600)`);
   }
-  const acls = await readAcls(run, sp.views);
   const expected = new Map([...plan.views].map(([uid, v]) => [viewFile(sp.views, uid), { uid, ...v }]));
-  for (const [file, v] of expected) {
+  // Views still sealed as the last apply left them need no reading (apply/view-seal.ts).
+  const unsealed = [...expected].filter(([file, v]) => !sealHolds(state?.views, v.uid, file, v.content));
+  const acls = await readAclsOf(run, sp.views, unsealed.map(([file]) => file));
+  for (const [file, v] of unsealed) {
     const now = readView(file, acls);
     if (now === null) add('views', `${file} is missing`);
     else if (!viewIsCurrent(now, v.uid, v.content)) add('views', `${file} is out of date (content, or not root:root 0640 with only user:${v.uid}:r in its ACL)`);
   }
   for (const file of await listViews(sp.views)) if (!expected.has(file)) add('views', `${file} belongs to a user who is no longer entitled`);
   return diffs;
+}
+
+/**
+ * Whether our rules are what the last apply loaded. nftables: proven by the ruleset generation when it has not
+ * moved (`nftLive` sealed); otherwise by a listing's skeleton and elements against what was loaded.
+ */
+async function firewallCondition(run: Exec, plan: Plan, state: StateFile | null, nftLive: NftLive | undefined): Promise<'missing' | 'intact' | 'changed'> {
+  if (plan.backend === 'iptables') {
+    const fp = await iptablesFingerprint(run);
+    return fp === null ? 'missing' : state?.firewall.live === fp ? 'intact' : 'changed';
+  }
+  if (nftLive?.kind === 'sealed') return 'intact';
+  const listing = nftLive === undefined ? await nftListOwned(run) : nftLive.listing;
+  if (listing === null) return 'missing';
+  const loaded = state?.firewall.loaded;
+  if (loaded) return nftSkeleton(listing) === loaded.skeleton && nftElements(listing) === loaded.elements ? 'intact' : 'changed';
+  // A state written before `loaded` existed: the canonical listing's hash right after loading.
+  return state?.firewall.live === createHash('sha256').update(listing).digest('hex') ? 'intact' : 'changed';
 }

@@ -1,12 +1,12 @@
 // `plan`: what apply would change, without changing anything.
 import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
-import { prepareListed } from './context.js';
+import { prepareLive } from './context.js';
 
 /** Lists pending changes; 'changes-pending' when there are any. */
 export async function plan(ctx: Context): Promise<Outcome> {
-  const { plan: p, nftListing } = await prepareListed(ctx);
-  const changes = await inspect(ctx.exec, p, ctx.paths, nftListing);
+  const { plan: p, state, nftLive } = await prepareLive(ctx);
+  const changes = await inspect(ctx.exec, p, ctx.paths, { state, nftLive });
   if (ctx.json) {
     ctx.out.json({ backend: p.backend, grants: p.grants.length, changes, skipped: p.skipped });
   } else {

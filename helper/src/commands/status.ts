@@ -3,17 +3,17 @@ import { readSaved } from '../apply/saved.js';
 import { ConsolegateError } from '../errors.js';
 import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
-import { prepareListed } from './context.js';
+import { prepareLive } from './context.js';
 
 /** 'drift' when anything differs. */
 export async function status(ctx: Context): Promise<Outcome> {
-  const { plan, nftListing } = await prepareListed(ctx).catch(async (err: unknown) => {
+  const { plan, state, nftLive } = await prepareLive(ctx).catch(async (err: unknown) => {
     // The policy that failed to apply may fail here too: still say what the firewall is doing meanwhile.
     const saved = await readSaved(ctx.paths.stateDir);
     if (saved?.reason === 'fail-closed' && err instanceof ConsolegateError) err.message += `; the firewall has been fail-closed since ${saved.savedAt}`;
     throw err;
   });
-  const drift = await inspect(ctx.exec, plan, ctx.paths, nftListing);
+  const drift = await inspect(ctx.exec, plan, ctx.paths, { state, nftLive });
   // After a failed apply the firewall is the fail-closed intersection: say so first, with why.
   const saved = await readSaved(ctx.paths.stateDir);
   if (saved?.reason === 'fail-closed') {

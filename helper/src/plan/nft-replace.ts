@@ -7,7 +7,7 @@
 import { NFT_TABLE } from './nft.js';
 
 /** A top-level object of a table listing: `set allow_v4 {`, `chain output {`, `ct helper h {`. */
-interface TableObject {
+export interface TableObject {
   kind: string;
   name: string;
   /** Its lines, from the opening `\t<kind> <name> {` to the closing `\t}`. */
@@ -20,7 +20,7 @@ const KIND_ORDER = ['set', 'map', 'chain'];
 const kindRank = (k: string) => (KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : -1);
 
 /** Splits `table … { … }` text into the lines around the objects and the objects themselves. */
-function splitTable(text: string): { head: string[]; objects: TableObject[]; tail: string[] } {
+export function splitTable(text: string): { head: string[]; objects: TableObject[]; tail: string[] } {
   const lines = text.replace(/\n+$/, '').split('\n');
   const head: string[] = [];
   const objects: TableObject[] = [];
@@ -54,7 +54,7 @@ export function canonicalListing(listing: string): string {
 }
 
 /** A set's declaration (every line but its elements) and its elements, or null when it is not a plain set. */
-function setParts(o: TableObject): { declaration: string; elements: string[] } | null {
+export function setParts(o: TableObject): { declaration: string; elements: string[] } | null {
   if (o.kind !== 'set') return null;
   const text = o.lines.join('\n');
   const m = /\n\t\telements = \{([^}]*)\}/.exec(text);

@@ -126,7 +126,9 @@ export async function observe(sb: Sandbox): Promise<Observed> {
   const state = await fileState(path.join(sb.stateDir, 'state.json'));
   let stateText: string | null = null;
   if (state) {
-    const { appliedAt: _, ...rest } = JSON.parse(state.content) as Record<string, unknown>;
+    // When, the ruleset generation and the views' inodes and ctimes differ on every apply of the same policy.
+    const { appliedAt: _, views: _views, ...rest } = JSON.parse(state.content) as Record<string, unknown> & { firewall?: { loaded?: { generation?: unknown } } };
+    if (rest.firewall?.loaded) rest.firewall = { ...rest.firewall, loaded: { ...rest.firewall.loaded, generation: null } };
     stateText = JSON.stringify(rest);
   }
   const viewer = (await fileState(sb.viewer))!;
