@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { messageOf } from '../errors.js';
 import type { Exec } from '../system/exec.js';
-import { enumerateUsers, lookupGroups, lookupUsers, type Refused, type UserEntry } from '../system/nss.js';
+import { enumerateUsers, enumerationAnswers, lookupGroups, lookupUsers, type Refused, type UserEntry } from '../system/nss.js';
 import type { Policy } from './types.js';
 
 /** Everything plan/ needs from the outside world, gathered once so planning stays pure. */
@@ -47,6 +47,10 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
     e.users.forEach((u) => userNames.add(u.name));
     e.groups.forEach((g) => entitledGroups.add(g.name));
   }
+  // Two getent processes at once rather than one after the other: the enumeration that entitled groups (their
+  // primary-group members) or many names need runs beside the group lookup; it is used only where it was before.
+  const enumeration = entitledGroups.size > 0 || enumerationAnswers(userNames.size) ? enumerateUsers(src.exec) : null;
+  enumeration?.catch(() => undefined); // not awaited when no entitled group exists; awaited (and thrown) otherwise
   const refused: Refused[] = [];
   const groupEntries = await lookupGroups(src.exec, [...entitledGroups, policy.viewer.group], refused);
   const groups = new Map<string, string[]>();
@@ -54,7 +58,7 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
   let all: UserEntry[] | undefined;
   if ([...entitledGroups].some((g) => groupEntries.has(g))) {
     // Primary-group members are not listed in the group entry; only enumeration finds them.
-    all = await enumerateUsers(src.exec);
+    all = await (enumeration ?? enumerateUsers(src.exec));
     for (const g of entitledGroups) {
       const entry = groupEntries.get(g);
       if (!entry) continue;
@@ -65,7 +69,7 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
       members.forEach((m) => userNames.add(m));
     }
   }
-  const users = await lookupUsers(src.exec, [...userNames], all, refused);
+  const users = await lookupUsers(src.exec, [...userNames], all ?? (enumeration && enumerationAnswers(userNames.size) ? await enumeration : undefined), refused);
 
   const resolveHost = src.resolveHost ?? defaultResolve;
   const readCa = src.readCa ?? ((p: string) => readFile(p, 'utf8'));

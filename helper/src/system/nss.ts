@@ -30,6 +30,11 @@ const BATCH = 2000;
 // lines took 4.8 s. Above this many names one enumeration (a single pass) answers most of them.
 const ENUMERATE_ABOVE = 100;
 
+/** Whether `lookupUsers` answers this many distinct names from one enumeration (so a caller may start it early). */
+export function enumerationAnswers(names: number): boolean {
+  return names > ENUMERATE_ABOVE;
+}
+
 /**
  * Looks up users by name; the result is keyed by the name as asked (SSSD may answer `ALICE` or
  * `alice@corp.example.com` with another spelling). Unknown names are absent; answers that fail our checks are
@@ -40,7 +45,7 @@ const ENUMERATE_ABOVE = 100;
 export async function lookupUsers(run: Exec, names: string[], enumerated?: UserEntry[], refused: Refused[] = []): Promise<Map<string, UserEntry>> {
   const out = new Map<string, UserEntry>();
   const unique = [...new Set(names)];
-  if (enumerated || unique.length > ENUMERATE_ABOVE) {
+  if (enumerated || enumerationAnswers(unique.length)) {
     const wanted = new Set(unique);
     for (const u of enumerated ?? (await enumerateUsers(run))) if (wanted.has(u.name) && !out.has(u.name)) out.set(u.name, u);
   }
