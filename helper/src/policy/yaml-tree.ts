@@ -52,13 +52,19 @@ class Refusal extends Error {
   }
 }
 
-/** One node while js-yaml reads it, then once closed (one object for both: big policies have 10⁵–10⁶ nodes). */
+/**
+ * One node while js-yaml reads it and, once closed, the tree node itself (one object for both, all of one shape:
+ * a big policy has 10⁵–10⁶ nodes). The fields after `items` are for building only.
+ */
 interface Frame {
+  kind: 'scalar' | 'map' | 'seq';
+  value: string | number | boolean | null;
+  start: number;
+  items: YPair[] | YNode[] | null;
   open: number;
   close: number;
   /** Nodes nested in this one, null until there is one. */
   children: Frame[] | null;
-  node: YNode | null;
   /** js-yaml's value for the node, to check the tree against. */
   result: unknown;
   /** Nothing was written (an empty value, or the probe that ends a block mapping). */
@@ -66,7 +72,12 @@ interface Frame {
 }
 
 function frame(open: number): Frame {
-  return { open, close: open, children: null, node: null, result: null, empty: false };
+  return { kind: 'scalar', value: null, start: open, items: null, open, close: open, children: null, result: null, empty: false };
+}
+
+/** A closed frame as the tree node it is. */
+function asNode(f: Frame): YNode {
+  return f as unknown as YNode;
 }
 
 // js-yaml's own wording, where today's (yaml package) wording is part of what admins and tests match on.
@@ -111,12 +122,12 @@ export function parseYamlTree(text: string): YamlResult {
     }
     throw err;
   }
-  const root = docs.children?.[0]?.node;
+  const root = docs.children?.[0];
   if (!root) return { root: null, problem: null };
-  return { root: shift ? shifted(root, shift) : root, problem: null };
+  return { root: shift ? shifted(asNode(root), shift) : asNode(root), problem: null };
 }
 
-/** Fills in the tree node of a frame js-yaml just closed. */
+/** Makes the frame js-yaml just closed its tree node. */
 function closeNode(src: string, f: Frame, state: jsYaml.State): void {
   f.close = state.position;
   const result: unknown = (f.result = state.result);
@@ -127,94 +138,112 @@ function closeNode(src: string, f: Frame, state: jsYaml.State): void {
     throw new Refusal(start, `aliases are not supported (${src.slice(start, tokenEnd(src, start))}); write the value out`);
   }
   if (kind === 'mapping' || kind === 'sequence') {
-    // js-yaml read the collection as the first "key" of a block mapping that turned out not to be one.
+    // js-yaml read the collection as the first "key" of a block mapping that turned out not to be one: the frame is
+    // that collection (it keeps its own open/close, which is where its parent saw it).
     const only = f.children?.length === 1 ? f.children[0]! : null;
-    if (only && only.result === result) f.node = only.node;
-    else f.node = kind === 'mapping' ? buildMap(src, f, start) : buildSeq(src, f, start);
+    if (only && only.result === result) {
+      f.kind = only.kind;
+      f.start = only.start;
+      f.items = only.items;
+    } else if (kind === 'mapping') buildMap(src, f, start);
+    else buildSeq(src, f, start);
+    f.children = null;
     return;
   }
-  const value = isPrimitive(result) ? result : null;
+  f.children = null;
+  f.value = isPrimitive(result) ? result : null;
   // Nothing written: placed where js-yaml looked for it, past the blanks on that line (as the yaml package did).
   f.empty = kind !== 'scalar';
-  f.node = { kind: 'scalar', value, start: f.empty ? skipBlanks(src, f.open) : start };
+  f.start = f.empty ? skipBlanks(src, f.open) : start;
 }
 
-function buildMap(src: string, f: Frame, start: number): YMap {
+/** An empty value that js-yaml gave no event of. */
+function emptyAt(start: number): YNode {
+  const f = frame(start);
+  f.start = start;
+  return asNode(f);
+}
+
+function buildMap(src: string, f: Frame, start: number): void {
   const flow = src.charCodeAt(start) === 0x7b; /* { */
+  const obj = f.result as Record<string, unknown>;
+  if (typeof obj !== 'object' || obj === null) throw inconsistent(start);
   const items: YPair[] = [];
-  const values: unknown[] = [];
   let pending: Frame | null = null;
   let from = f.open;
   for (const c of f.children ?? []) {
     // A block value opens right after its `:`; a flow value after a `:` and some space.
     const before = src.charCodeAt(c.open - 1);
-    const isValue = flow ? pending !== null && findIndicator(src, from, c.open, 0x3a) >= 0 : before === 0x3a;
+    const isValue = flow ? pending !== null && findIndicator(src, from, c.open, 0x3a, -1) >= 0 : before === 0x3a;
     if (isValue) {
       if (!pending) throw inconsistent(c.open);
-      items.push({ key: pending.node!, value: c.node });
-      values.push(c.result);
+      addPair(obj, items, pending, asNode(c), c.result);
       pending = null;
     } else if (!flow && c.empty && before !== 0x3f /* ? */) {
       continue; // the look-ahead that found the block mapping's end
     } else {
-      if (pending) settle(src, pending, findIndicator(src, from, c.open, 0x3a), items, values);
+      if (pending) addPair(obj, items, pending, valueAfter(src, findIndicator(src, from, c.open, 0x3a, -1)), null);
       pending = c;
     }
     from = c.close;
   }
-  if (pending) settle(src, pending, findIndicator(src, from, f.close, 0x3a), items, values);
-  // The tree must say exactly what js-yaml's own result says.
-  const obj = f.result as Record<string, unknown>;
-  if (typeof obj !== 'object' || obj === null || Object.keys(obj).length !== items.length) throw inconsistent(start);
-  for (let i = 0; i < items.length; i++) {
-    const key = items[i]!.key;
-    if (key.kind === 'scalar' && !Object.is(obj[String(key.value)], values[i])) throw inconsistent(key.start);
-  }
-  return { kind: 'map', items, start };
+  if (pending) addPair(obj, items, pending, valueAfter(src, findIndicator(src, from, f.close, 0x3a, -1)), null);
+  let count = 0;
+  for (const k in obj) if (Object.hasOwn(obj, k)) count++;
+  if (count !== items.length) throw inconsistent(start);
+  f.kind = 'map';
+  f.start = start;
+  f.items = items;
 }
 
-/** A key js-yaml gave no value node: an empty value if a `:` (at `colon`) follows it, none at all otherwise. */
-function settle(src: string, key: Frame, colon: number, items: YPair[], values: unknown[]): void {
-  items.push({ key: key.node!, value: colon < 0 ? null : { kind: 'scalar', value: null, start: skipBlanks(src, colon + 1) } });
-  values.push(null);
+/** Adds one entry, which must be what js-yaml's own result holds under that key. */
+function addPair(obj: Record<string, unknown>, items: YPair[], key: Frame, value: YNode | null, result: unknown): void {
+  if (key.kind === 'scalar' && !Object.is(obj[String(key.value)], result)) throw inconsistent(key.start);
+  items.push({ key: asNode(key), value });
 }
 
-function buildSeq(src: string, f: Frame, start: number): YSeq {
+/** The value of a key js-yaml gave no value node: an empty one if a `:` follows the key, none at all otherwise. */
+function valueAfter(src: string, colon: number): YNode | null {
+  return colon < 0 ? null : emptyAt(skipBlanks(src, colon + 1));
+}
+
+function buildSeq(src: string, f: Frame, start: number): void {
   const flow = src.charCodeAt(start) === 0x5b; /* [ */
+  const result = f.result;
+  if (!Array.isArray(result)) throw inconsistent(start);
   const items: YNode[] = [];
-  const values: unknown[] = [];
   let from = f.open;
   for (const c of f.children ?? []) {
     if (flow) {
-      const mark = Math.max(findIndicator(src, from, c.open, 0x3a), findIndicator(src, from, c.open, 0x3f));
+      const mark = findIndicator(src, from, c.open, 0x3a, 0x3f);
       if (mark >= 0) throw new Refusal(mark, 'a mapping inside a flow list needs braces, e.g. `[{ a: 1 }]`');
     } else {
       // Entries written as a bare `-` get no event from js-yaml: any `-` before the node's own (the last) is one.
       const dashes = dashesIn(src, from, c.open);
       if (dashes.length === 0) throw inconsistent(c.open);
-      emptyEntries(src, dashes, dashes.length - 1);
+      if (dashes.length > 1) emptyEntry(src, dashes[0]!);
     }
-    items.push(c.node!);
-    values.push(c.result);
+    items.push(asNode(c));
     from = c.close;
   }
   if (!flow) {
     const dashes = dashesIn(src, from, f.close);
-    emptyEntries(src, dashes, dashes.length);
+    if (dashes.length > 0) emptyEntry(src, dashes[0]!);
   }
-  const result = f.result;
-  if (!Array.isArray(result) || result.length !== items.length) throw inconsistent(start);
-  for (let i = 0; i < items.length; i++) if (!Object.is(result[i], values[i])) throw inconsistent(items[i]!.start);
-  return { kind: 'seq', items, start };
+  // The tree must say exactly what js-yaml's own result says: same entries, same values.
+  if (result.length !== items.length) throw inconsistent(start);
+  for (let i = 0; i < items.length; i++) if (!Object.is(result[i], (items[i] as unknown as Frame).result)) throw inconsistent(items[i]!.start);
+  f.kind = 'seq';
+  f.start = start;
+  f.items = items;
 }
 
 /**
- * Refuses the first of `count` dashes that stand for entries written as a bare `-`. js-yaml reads the lines after
- * such an entry as part of its list even when they are less indented (`-\n  -\n- b` gives [[null, "b"]]), and no
- * list in a policy may hold an empty entry anyway.
+ * Refuses an entry written as a bare `-`. js-yaml reads the lines after such an entry as part of its list even when
+ * they are less indented (`-\n  -\n- b` gives [[null, "b"]]), and no list in a policy may hold an empty entry anyway.
  */
-function emptyEntries(src: string, dashes: number[], count: number): void {
-  if (count > 0) throw new Refusal(skipBlanks(src, dashes[0]! + 1), 'a list entry is empty (a `-` with nothing after it)');
+function emptyEntry(src: string, dash: number): never {
+  throw new Refusal(skipBlanks(src, dash + 1), 'a list entry is empty (a `-` with nothing after it)');
 }
 
 function inconsistent(offset: number): Refusal {
@@ -262,13 +291,13 @@ function tokenEnd(src: string, i: number): number {
 }
 
 /**
- * Offset of the indicator `ch` in the stretch js-yaml skipped between two nodes, or -1. Such a stretch holds only
- * space, comments, properties and indicators, so a `:` there is the pair's separator.
+ * Offset of the indicator `ch` (or `or`) in the stretch js-yaml skipped between two nodes, or -1. Such a stretch
+ * holds only space, comments, properties and indicators, so a `:` there is the pair's separator.
  */
-function findIndicator(src: string, from: number, to: number, ch: number): number {
+function findIndicator(src: string, from: number, to: number, ch: number, or: number): number {
   for (let i = skipSpace(src, from); i < to; i = skipSpace(src, i)) {
     const c = src.charCodeAt(i);
-    if (c === ch) return i;
+    if (c === ch || c === or) return i;
     i = c === 0x21 || c === 0x26 ? tokenEnd(src, i) : i + 1;
   }
   return -1;
