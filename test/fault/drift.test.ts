@@ -2,7 +2,7 @@
 // the sudoers file edited. `status` must exit 3 and name each, and `apply` must repair it (status 0 after).
 // Every drift is first shown to be real (it changes who can do what), and the repair to undo that.
 import assert from 'node:assert/strict';
-import { appendFile, chmod, chown, stat } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
@@ -102,6 +102,60 @@ for (const backend of ['nftables', 'iptables'] as const) {
       assert.match(s.text, /changed outside consolegate/);
       await repaired();
       assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), false);
+    });
+
+    if (backend === 'nftables') {
+      // Issue 13: while the ruleset generation has not moved since apply's load, status and apply trust it and do not
+      // list our table; any foreign transaction moves it, so one added element must still be caught.
+      test('one element added to our set by someone else', async () => {
+        const r = await sb.run(['nft', 'add', 'element', 'inet', 'consolegate', 'allow_v4', `{ ${mallory.uid} . 127.0.0.1 . 20002 }`]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), true, 'the element lets mallory in');
+        const s = await drift();
+        assert.equal(s.code, 3);
+        assert.deepEqual(s.systems, ['firewall']);
+        assert.match(s.text, /changed outside consolegate/);
+        await repaired();
+        assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), false);
+      });
+
+      test('a change to another table is not drift, and the next apply trusts the generation again (no listing)', async () => {
+        assert.equal((await sb.run(['nft', 'add', 'table', 'inet', 'someone_else'])).code, 0);
+        try {
+          const s = await drift();
+          assert.equal(s.code, 0, s.text);
+          const r = await sb.helper(['apply']);
+          assert.equal(r.code, 0, r.stderr);
+          assert.match(r.stdout, /^up to date/m);
+          // From now on nothing lists our table: a wrapper records every nft call of the next status.
+          const log = path.join(sb.dir, 'nft-calls');
+          const bin = path.join(sb.dir, 'nft-spy');
+          await mkdir(bin, { recursive: true });
+          await writeFile(path.join(bin, 'nft'), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/sbin/nft "$@"\n`, { mode: 0o755 });
+          const spied = await sb.helper(['status'], { PATH: `${bin}:${process.env.PATH ?? '/usr/sbin:/usr/bin'}` });
+          assert.equal(spied.code, 0, spied.stdout + spied.stderr);
+          const calls = await readFile(log, 'utf8').catch(() => '');
+          assert.doesNotMatch(calls, /list table/, `status listed our table:\n${calls}`);
+        } finally {
+          await sb.run(['nft', 'delete', 'table', 'inet', 'someone_else']);
+        }
+      });
+    }
+
+    test('a view rewritten with the same size and its times put back', async () => {
+      const view = path.join(sb.stateDir, 'views', `${alice.uid}.json`);
+      const before = await stat(view);
+      const text = await readFile(view, 'utf8');
+      const forged = text.replace('vm1', 'vm9');
+      assert.notEqual(forged, text);
+      assert.equal(Buffer.byteLength(forged), before.size);
+      await writeFile(view, forged);
+      await utimes(view, before.atime, before.mtime);
+      const s = await drift();
+      assert.equal(s.code, 3, s.text);
+      assert.deepEqual(s.systems, ['views']);
+      await repaired();
+      assert.equal(await readFile(view, 'utf8'), text);
     });
 
     test('the sudoers file edited', async () => {
