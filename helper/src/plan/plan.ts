@@ -6,7 +6,7 @@ import { expandGrants, type Grant, type Skipped } from './grants.js';
 import { renderNft } from './nft.js';
 import { protectedPorts } from './ports.js';
 import { groupGrants, renderSudoers } from './sudoers.js';
-import { renderTable, renderViews, tableContent, viewContents } from './views.js';
+import { renderTable, renderViews, viewContents } from './views.js';
 
 export type Backend = 'nftables' | 'iptables';
 
@@ -60,7 +60,7 @@ export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan 
     nft: opts.backend === 'nftables' ? renderNft(firewall) : null,
     sudoers: renderSudoers({ grants, groups: groupGrants(policy, facts, grants), openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
     viewer: { path: policy.viewer.path, group: policy.viewer.group, gid: facts.viewerGid, mode: VIEWER_MODE },
-    table: tableContent(renderTable(policy, facts, grants)),
+    table: JSON.stringify(renderTable(policy, facts, grants), null, 2) + '\n',
     views,
     grants,
     skipped,

@@ -3,7 +3,7 @@ import { TABLE_VERSION, type ConsoleTable, type TableVm, type TimeWindow, type V
 import type { Policy } from '../policy/types.js';
 import type { Facts } from '../policy/facts.js';
 import type { Grant } from './grants.js';
-import { listItemText, numberFirstItem, prettyJsonWithItems } from './json-text.js';
+import { listItemText, prettyJsonWithItems } from './json-text.js';
 import { consoleCommand } from './sudoers.js';
 
 // Both formats are declared, with their validators, in the boundary module that open-console and the launcher import.
@@ -35,22 +35,6 @@ export function renderTable(policy: Policy, facts: Facts, grants: Grant[]): Cons
     entry.grants.push({ uid: g.uid, window });
   }
   return { version: TABLE_VERSION, viewer: { path: policy.viewer.path, gid: facts.viewerGid ?? -1 }, utcOffsetMinutes: facts.utcOffsetMinutes, vms: sortKeys(vms) };
-}
-
-/** The console table's file content (JSON, two-space indent, final newline): `JSON.stringify(table, null, 2)`, made faster. */
-export function tableContent(table: ConsoleTable): string {
-  const head = JSON.stringify({ ...table, vms: {} }, null, 2);
-  const ids = Object.keys(table.vms);
-  if (ids.length === 0 || !head.endsWith('\n  "vms": {}\n}')) return JSON.stringify(table, null, 2) + '\n';
-  // 100,000 grants share a few windows: each window's text is made once, the uid spliced in.
-  const byWindow = new Map<TimeWindow | null, (uid: number) => string>();
-  const grantText = (g: TableVm['grants'][number]): string => {
-    let text = byWindow.get(g.window);
-    if (!text) byWindow.set(g.window, (text = numberFirstItem('uid', { window: g.window }, '    ')));
-    return Object.keys(g).length === 2 ? text(g.uid) : listItemText(g, '    ');
-  };
-  const parts = ids.map((id) => `    ${JSON.stringify(id)}: ${prettyJsonWithItems(table.vms[id]!, 'grants', table.vms[id]!.grants.map(grantText), '    ')}`);
-  return `${head.slice(0, -'{}\n}'.length)}{\n${parts.join(',\n')}\n  }\n}\n`;
 }
 
 /** Renders one view per entitled uid. */
