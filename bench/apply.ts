@@ -7,7 +7,7 @@ import { ROOT } from '../test/support/sandbox.js';
 import type { Phases } from './support/apply-phases.js';
 import { renderIptables } from '../helper/src/plan/iptables.js';
 import { benchPlan } from './support/plan.js';
-import { policyBody, sizesFor, vmsOf, type Shape } from './support/policy-gen.js';
+import { groupSizesFor, policyBody, sizesFor, vmsOf, type Shape } from './support/policy-gen.js';
 import { fmtInt, fmtMs, linearFit, median, type Table } from './support/report.js';
 import { VIEWER_GID, World, userName } from './support/world.js';
 
@@ -19,6 +19,8 @@ export interface ApplyOptions {
   runs: (entitlements: number, backend: Backend) => number;
   /** Also measure the per-pair YAML shape at the largest size (nftables). */
   perPairAtLargest: boolean;
+  /** Also measure the group shape (500 users × every VM through one group, issue 13) at the largest size (nftables). */
+  groupAtLargest: boolean;
   /** Largest rule count the naive script really runs; above it the time is extrapolated. */
   naiveMax: number;
   log: (line: string) => void;
@@ -78,6 +80,16 @@ export async function benchApply(opts: ApplyOptions): Promise<{ tables: Table[];
     } finally {
       await w.cleanup();
     }
+    if (opts.groupAtLargest && n === largest) {
+      // One account more than the group holds: the one-entitlement change gives her vm0 by name.
+      const g = groupSizesFor(n);
+      const wg = await World.create(g.users + 1, { groupMembers: g.users });
+      try {
+        results.push(await measure(wg, n, 'nftables', 'group', opts.runs(n, 'nftables'), opts.log));
+      } finally {
+        await wg.cleanup();
+      }
+    }
   }
   const naive = await benchNaive(opts.naiveMax, opts.log);
   return { tables: [...tables(results, naive, opts), ...(nss ? [nssTable(nss)] : [])], raw: { apply: results, naive, nss } };
@@ -134,7 +146,9 @@ function nssTable(e: NssEffect): Table {
 }
 
 async function measure(w: World, n: number, backend: Backend, shape: Shape, runs: number, log: (l: string) => void): Promise<ApplyResult> {
-  const s = sizesFor(n);
+  const s = shape === 'group' ? groupSizesFor(n) : sizesFor(n);
+  // per-pair is measured for its parse cost alone; the others also re-apply, change one entitlement, and time phases.
+  const full = shape !== 'per-pair';
   await w.sb.writePolicy(w.sb.policy(policyBody(s, shape), { backend }));
   const must = async (args: string[], want = 0) => {
     const t0 = performance.now();
@@ -147,7 +161,7 @@ async function measure(w: World, n: number, backend: Backend, shape: Shape, runs
   const againMs: number[] = [];
   const changeMs: number[] = [];
   // One more entitlement: a user who is not entitled to vm0 yet gets it (one set element, one view, one line).
-  const extra = Array.from({ length: s.users }, (_, u) => s.users - 1 - u).find((u) => !vmsOf(u, s).includes(0));
+  const extra = shape === 'group' ? s.users : Array.from({ length: s.users }, (_, u) => s.users - 1 - u).find((u) => !vmsOf(u, s).includes(0));
   const changed = extra === undefined ? null : w.sb.policy(`${policyBody(s, shape)}  - { vm: vm0, users: [${userName(extra)}] }\n`, { backend });
   const helperMs: number[] = [];
   const statusMs: number[] = [];
@@ -156,16 +170,16 @@ async function measure(w: World, n: number, backend: Backend, shape: Shape, runs
     const first = await must(['apply', '--json']);
     firstMs.push(first.ms);
     helperMs.push((JSON.parse(first.r.stdout) as { ms: number }).ms);
-    if (shape === 'per-vm') againMs.push((await must(['apply'])).ms);
+    if (full) againMs.push((await must(['apply'])).ms);
     statusMs.push((await must(['status'])).ms);
-    if (shape === 'per-vm' && changed !== null) {
+    if (full && changed !== null) {
       const original = w.sb.policy(policyBody(s, shape), { backend });
       for (const text of [changed, original]) {
         await w.sb.writePolicy(text);
         changeMs.push((await must(['apply'])).ms);
       }
     }
-    log(`apply: ${fmtInt(n)} ${backend} ${shape} run ${i + 1}/${runs}: first ${fmtMs(firstMs.at(-1)!)}${shape === 'per-vm' ? `, again ${fmtMs(againMs.at(-1)!)}, one change ${changeMs.slice(-2).map(fmtMs).join(' / ')}` : ''}, status ${fmtMs(statusMs.at(-1)!)}`);
+    log(`apply: ${fmtInt(n)} ${backend} ${shape} run ${i + 1}/${runs}: first ${fmtMs(firstMs.at(-1)!)}${full ? `, again ${fmtMs(againMs.at(-1)!)}, one change ${changeMs.slice(-2).map(fmtMs).join(' / ')}` : ''}, status ${fmtMs(statusMs.at(-1)!)}`);
   }
 
   // Boot: our rules gone (as after a reboot), `restore` loads the saved ones without parsing the policy.
@@ -194,7 +208,7 @@ async function measure(w: World, n: number, backend: Backend, shape: Shape, runs
   };
   const phases = await timePhases();
   let changePhases: Phases | null = null;
-  if (changed !== null && shape === 'per-vm') {
+  if (changed !== null && full) {
     const file = `${w.sb.dir}/changed-policy.yaml`;
     await writeFile(file, changed, { mode: 0o600 });
     await must(['remove']);
@@ -261,13 +275,15 @@ function tables(results: ApplyResult[], naive: NaiveResult, opts: ApplyOptions):
       const nv = naiveTotal(naive, r.entitlements);
       const first = median(r.firstMs);
       const change = r.changeMs.length ? median(r.changeMs) : NaN;
-      const target = r.entitlements >= 100_000 ? `≤ 2 s → first ${first <= 2000 ? 'met' : 'MISSED'}, change ${change <= 2000 ? 'met' : 'MISSED'}` : '–';
+      const [again, status] = [median(r.againMs), median(r.statusMs)];
+      const verdict = (ms: number, limit: number) => (Number.isNaN(ms) ? '–' : ms <= limit ? 'met' : 'MISSED');
+      const target = r.entitlements >= 100_000 ? `≤ 2 s → first ${verdict(first, 2000)}, re-apply ${verdict(again, 2000)}, change ${verdict(change, 2000)}; status ≤ 1 s ${verdict(status, 1000)}` : '–';
       return [fmtInt(r.entitlements), r.backend, r.shape, String(r.firstMs.length), fmtMs(first), fmtMs(median(r.againMs)), Number.isNaN(change) ? '–' : fmtMs(change), fmtMs(median(r.statusMs)), r.restoreMs.length ? `${r.restoreClosedMs.length ? fmtMs(median(r.restoreClosedMs)) : '–'} / ${fmtMs(median(r.restoreMs))}` : '–', `${nv.measured ? '' : '~'}${fmtMs(nv.ms)}`, target];
     }),
     notes: [
       'first apply: after `remove` (every file written, ruleset loaded); re-apply: the same policy again (the helper finds it up to date and changes nothing); one change: one entitlement added, then removed again (median of both)',
       'restore at boot: our rules deleted, then `consolegate-helper restore` (wall time, node start-up included): the protected ports are closed by a grant-less first load, then the saved grants (firewall.json) load, without the policy, NSS or DNS; target: enforcement ≤ 1 s at 100,000',
-      'policy shape per-vm: one entitlement per VM listing its users; per-pair: one YAML item per (user, VM)',
+      'policy shape per-vm: one entitlement per VM listing its users; per-pair: one YAML item per (user, VM); group: 500 users × every VM, each VM entitled to one group of 500 members (a tiny YAML; NSS expansion and rendering), its one change gives a 501st account vm0 by name',
       `naive: one \`iptables -A\` process per rule (iptables-nft), really run up to ${fmtInt(naive.batch * naive.perRuleMs.length)} rules; ~ = extrapolated from the per-rule time and its growth (${naive.perRuleMs[0]!.toFixed(2)} → ${naive.perRuleMs.at(-1)!.toFixed(2)} ms/rule)`,
       `sizes: n entitlements = n/10 users × 10 VMs each (at least 10 VMs, 100 users per VM at ${fmtInt(largest)})`,
     ],
