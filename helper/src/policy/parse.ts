@@ -208,9 +208,11 @@ function readEntitlement(r: Reader, node: unknown, at: SourcePos): Entitlement |
     const e = m.get(k);
     if (!e) return [];
     const out: { name: string; pos: SourcePos }[] = [];
-    for (const item of r.seq(e.value, `\`${k}\``, r.pos(e.key)) ?? []) {
+    const keyPos = r.pos(e.key);
+    const what = k === 'users' ? 'user name' : 'group name';
+    for (const item of r.seq(e.value, `\`${k}\``, keyPos) ?? []) {
       // Any name the directory hands out; only its uid/gid ever reaches a rule.
-      const v = r.string(item, k === 'users' ? 'user name' : 'group name', r.pos(e.key), checkDirectoryName);
+      const v = r.string(item, what, keyPos, checkDirectoryName);
       if (v !== null) out.push({ name: v, pos: r.pos(item) });
     }
     return out;
