@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { CORE_SCHEMA, load } from 'js-yaml';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { parseYamlTree, type YNode } from '../../helper/src/policy/yaml-tree.js';
 
@@ -147,4 +148,39 @@ test('issue 13: every node starts where the yaml package put it, with the same v
   );
   // The generator must mostly produce YAML the reference reads, or this test compares nothing.
   assert.ok(compared > 2000, `only ${compared} of 3000 generated documents were compared`);
+});
+
+/** The plain value a tree stands for, as js-yaml would build it (keys as strings). */
+function valueOf(n: YNode | null): unknown {
+  if (n === null) return null;
+  if (n.kind === 'scalar') return n.value;
+  if (n.kind === 'seq') return n.items.map(valueOf);
+  const out: Record<string, unknown> = {};
+  for (const p of n.items) Object.defineProperty(out, String(valueOf(p.key)), { value: valueOf(p.value), enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+test('issue 13: on YAML-ish token soup the tree never disagrees with js-yaml: it is what js-yaml read, or a positioned refusal', () => {
+  const token = fc.constantFrom(
+    '\n', '  ', '    ', '- ', '-', ': ', ':', '? ', '{', '}', '[', ']', ', ', '"', "'", '# c', '&a ', '*a', '!!str ', '!x ', '|', '>', '---\n', '...\n',
+    '~', 'null', '<<: ', 'vm', 'users', '1', '0x10', 'true', 'a b', '\t', '\r\n',
+  );
+  fc.assert(
+    fc.property(fc.array(token, { maxLength: 40 }).map((t) => t.join('')), (text) => {
+      const mine = parseYamlTree(text);
+      let ref: unknown;
+      try {
+        ref = load(text, { schema: CORE_SCHEMA });
+      } catch {
+        assert.ok(mine.problem, `js-yaml refused, the tree did not:\n${JSON.stringify(text)}`);
+        return;
+      }
+      if (mine.problem) {
+        assert.ok(mine.problem.offset >= 0 && mine.problem.offset <= text.length, JSON.stringify(mine.problem));
+        return;
+      }
+      assert.deepEqual(valueOf(mine.root), ref ?? null, JSON.stringify(text));
+    }),
+    { numRuns: 5000, includeErrorInReport: true },
+  );
 });
