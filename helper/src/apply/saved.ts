@@ -37,6 +37,34 @@ export async function readSaved(stateDir: string): Promise<SavedFirewall | null>
   }
 }
 
+/** What firewall.json says of itself, without its model (which is megabytes at 100,000 entitlements). */
+export type SavedHead = Omit<SavedFirewall, 'model'>;
+
+/**
+ * firewall.json's fields before the model, or null as readSaved would. writeSaved puts `model` last, and a JSON
+ * string cannot hold the raw characters `,"model":` (its quotes would be escaped), so the first such run ends the head.
+ */
+export async function readSavedHead(stateDir: string): Promise<SavedHead | null> {
+  const text = await readIfExists(statePaths(stateDir).firewall).catch(() => null);
+  if (text === null) return null;
+  const end = text.indexOf(',"model":');
+  if (end < 0) return readSaved(stateDir);
+  try {
+    const head = JSON.parse(`${text.slice(0, end)}}`) as SavedHead;
+    return head.version === 1 && (head.backend === 'nftables' || head.backend === 'iptables') ? head : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when firewall.json records a successful apply of exactly `model` for `backend` (compared as text, not parsed). */
+export async function savedIsCurrent(stateDir: string, backend: Backend, model: FirewallModel): Promise<boolean> {
+  const text = await readIfExists(statePaths(stateDir).firewall).catch(() => null);
+  if (text === null || !text.endsWith(`,"model":${JSON.stringify(model)}}\n`)) return false;
+  const head = await readSavedHead(stateDir);
+  return head !== null && head.reason === 'applied' && head.backend === backend;
+}
+
 /** Writes firewall.json atomically (temp file, fsync, rename). */
 export async function writeSaved(stateDir: string, saved: Omit<SavedFirewall, 'version' | 'savedAt'>): Promise<void> {
   const full: SavedFirewall = { version: 1, savedAt: new Date().toISOString(), ...saved };

@@ -1,13 +1,12 @@
 // `apply`: make the system match the policy in one transaction; on failure roll back and fail closed.
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import { isDeepStrictEqual } from 'node:util';
 import { firewallStep, iptablesFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
 import { rulesetGeneration, sameGeneration } from '../apply/generation.js';
 import { removeChain } from '../apply/iptables.js';
 import { nftRemove } from '../apply/nft.js';
 import { acquireLock } from '../apply/lock.js';
 import { APPLY_COMM_PREFIX, ownCommands } from '../apply/monitor-own.js';
-import { readSaved, savedStep, writeSaved } from '../apply/saved.js';
+import { savedIsCurrent, savedStep, writeSaved } from '../apply/saved.js';
 import { stateStep, type StateFile } from '../apply/state.js';
 import { step, type Step } from '../apply/step.js';
 import { checkVisudo, prepareSudoers, sudoersStep } from '../apply/sudoers.js';
@@ -73,9 +72,7 @@ async function applyPlan(ctx: Context, plan: Plan, started: number, live: Live):
   if ((await inspect(ctx.exec, plan, ctx.paths, live)).length === 0) {
     await reseal(ctx, live);
     // Up to date, but saved by a version that did not save its rules (boot and watch need them).
-    const saved = await readSaved(ctx.paths.stateDir);
-    const savedCurrent = saved !== null && saved.reason === 'applied' && saved.backend === plan.backend && isDeepStrictEqual(saved.model, plan.firewall);
-    if (!savedCurrent) await writeSaved(ctx.paths.stateDir, { backend: plan.backend, reason: 'applied', model: plan.firewall });
+    if (!(await savedIsCurrent(ctx.paths.stateDir, plan.backend, plan.firewall))) await writeSaved(ctx.paths.stateDir, { backend: plan.backend, reason: 'applied', model: plan.firewall });
     if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms: Date.now() - started });
     else ctx.out.line(`up to date: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped`);
     return 'ok';

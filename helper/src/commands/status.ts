@@ -1,5 +1,5 @@
 // `status`: is the live system what the policy says? Lists drift and entitlements not in force.
-import { readSaved } from '../apply/saved.js';
+import { readSavedHead } from '../apply/saved.js';
 import { ConsolegateError } from '../errors.js';
 import { inspect } from './inspect.js';
 import type { Context, Outcome } from './context.js';
@@ -9,13 +9,13 @@ import { prepareLive } from './context.js';
 export async function status(ctx: Context): Promise<Outcome> {
   const { plan, state, nftLive } = await prepareLive(ctx).catch(async (err: unknown) => {
     // The policy that failed to apply may fail here too: still say what the firewall is doing meanwhile.
-    const saved = await readSaved(ctx.paths.stateDir);
+    const saved = await readSavedHead(ctx.paths.stateDir);
     if (saved?.reason === 'fail-closed' && err instanceof ConsolegateError) err.message += `; the firewall has been fail-closed since ${saved.savedAt}`;
     throw err;
   });
   const drift = await inspect(ctx.exec, plan, ctx.paths, { state, nftLive });
   // After a failed apply the firewall is the fail-closed intersection: say so first, with why.
-  const saved = await readSaved(ctx.paths.stateDir);
+  const saved = await readSavedHead(ctx.paths.stateDir);
   if (saved?.reason === 'fail-closed') {
     drift.unshift({ system: 'firewall', message: `fail closed since ${saved.savedAt}: the last apply failed (${saved.error ?? 'unknown error'}); only what both the previous rules and the policy allow is open until apply succeeds` });
   }
