@@ -46,7 +46,8 @@ export function intersectModels(inForce: FirewallModel | null, wanted: FirewallM
   const groups: TupleGroup[] = [];
   let n = 0;
   for (const [, g] of [...keep].sort(([x], [y]) => (x === 'null' ? -1 : y === 'null' ? 1 : x < y ? -1 : x > y ? 1 : 0))) {
-    const [v4, v6]: Tuple[][] = [[], []];
+    const v4: Tuple[] = [];
+    const v6: Tuple[] = [];
     for (const t of g.tuples.sort(compareTuples)) (t.addr.includes(':') ? v6 : v4).push(t);
     groups.push({ name: g.slots === null ? 'allow' : `window${++n}`, slots: g.slots, v4, v6 });
   }
