@@ -1,6 +1,7 @@
 // Policy + facts → the concrete grants (uid, addresses, port, window), and what had to be skipped and why.
 import { formatPos } from '../errors.js';
 import type { Facts } from '../policy/facts.js';
+import type { UserEntry } from '../system/nss.js';
 import { quoteName } from '../policy/names.js';
 import type { Policy, TimeWindow } from '../policy/types.js';
 
@@ -27,6 +28,24 @@ export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; s
   // VM and window → the uids granted it already: the same person named twice (user and group) is one grant.
   const seen = new Map<string, Set<number>>();
   const reportedServers = new Set<string>();
+  // A group's members that are users here, with their entries: worked out once, not once per entitlement naming it.
+  const groupMembers = new Map<string, { names: string[]; entries: UserEntry[] } | null>();
+  const membersOf = (group: string): { names: string[]; entries: UserEntry[] } | null => {
+    let found = groupMembers.get(group);
+    if (found === undefined) {
+      const members = facts.groups.get(group);
+      found = members ? { names: [], entries: [] } : null;
+      for (const m of members ?? []) {
+        const user = facts.users.get(m);
+        if (user) {
+          found!.names.push(m);
+          found!.entries.push(user);
+        }
+      }
+      groupMembers.set(group, found);
+    }
+    return found;
+  };
   for (const e of policy.entitlements) {
     const vm = policy.vms.get(e.vm);
     if (!vm) continue; // merge already rejected it
@@ -40,15 +59,25 @@ export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; s
       }
       continue;
     }
+    // Who this entitlement names, with their passwd entries (looked up once), in the order they are named.
     const names: string[] = [];
+    const entries: UserEntry[] = [];
     for (const u of e.users) {
-      if (facts.users.has(u.name)) names.push(u.name);
-      else skipped.push({ where: formatPos(u.pos), message: `user \`${u.name}\` ${refusedWhy(facts, u.name) ?? 'does not exist on this machine'}; skipped` });
+      const user = facts.users.get(u.name);
+      if (user) {
+        names.push(u.name);
+        entries.push(user);
+      } else skipped.push({ where: formatPos(u.pos), message: `user \`${u.name}\` ${refusedWhy(facts, u.name) ?? 'does not exist on this machine'}; skipped` });
     }
     for (const g of e.groups) {
-      const members = facts.groups.get(g.name);
+      const members = membersOf(g.name);
       if (!members) skipped.push({ where: formatPos(g.pos), message: `group \`${g.name}\` ${refusedWhy(facts, g.name) ?? 'does not exist on this machine'}; skipped` });
-      else names.push(...members.filter((m) => facts.users.has(m)));
+      else {
+        for (let i = 0; i < members.names.length; i++) {
+          names.push(members.names[i]!);
+          entries.push(members.entries[i]!);
+        }
+      }
       for (const r of facts.refused ?? []) {
         if (r.key === g.name && r.member !== undefined) skipped.push({ where: formatPos(g.pos), message: `group \`${g.name}\`: member ${quoteName(r.member)} skipped (${r.why})` });
       }
@@ -57,9 +86,8 @@ export function expandGrants(policy: Policy, facts: Facts): { grants: Grant[]; s
     const seenKey = `${vm.id}/${windowKey(e.when)}`;
     let granted = seen.get(seenKey);
     if (!granted) seen.set(seenKey, (granted = new Set()));
-    for (const name of names) {
-      const user = facts.users.get(name);
-      if (!user) continue;
+    for (let i = 0; i < names.length; i++) {
+      const [name, user] = [names[i]!, entries[i]!];
       // Root needs no entitlement and sudoers never names it; a directory group holding a uid-0 account (or a
       // local group with root in it) must not make the whole plan unrenderable.
       if (user.uid === 0) {

@@ -74,7 +74,11 @@ export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole
     if (g.window !== null && entry.windows !== null) entry.windows.push({ ...(g.window.days ? { days: g.window.days } : {}), ...(g.window.hours ? { hours: g.window.hours } : {}) });
     else if (g.window === null) entry.windows = null;
   }
-  for (const v of views.values()) v.vms.sort((a, b) => (a.id < b.id ? -1 : 1));
+  // Entries by VM id: every id ranked once, each view then sorted by number (10,000 views of 10).
+  const rank = new Map([...policy.vms.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((id, i) => [id, i]));
+  for (const { view, byVm } of byUid.values()) {
+    if (view.vms.length > 1) view.vms = [...byVm.keys()].sort((a, b) => rank.get(a)! - rank.get(b)!).map((id) => byVm.get(id)!);
+  }
   return views;
 }
 
