@@ -26,6 +26,7 @@ import { renderSudoers } from '../helper/src/plan/sudoers.js';
 import { renderTable as renderConsoleTable, renderViews, viewContents } from '../helper/src/plan/views.js';
 import { exec } from '../helper/src/system/exec.js';
 import { groupSizesFor, policyBody, sizesFor, type Shape, type Sizes } from './support/policy-gen.js';
+import { loadAverage } from './support/machine.js';
 import { fmtInt, fmtMs, median, renderTable, type Table } from './support/report.js';
 import { World } from './support/world.js';
 
@@ -125,6 +126,7 @@ async function outer(): Promise<void> {
     }
     const cfg: InnerConfig = { runs: Number(values.runs), cases, openConsole: w.sb.openConsole, stateDir: w.sb.stateDir, scratch };
     const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof'])] : [];
+    const loadBefore = loadAverage();
     const r = await w.run([process.execPath, ...prof, '--import', 'tsx', fileURLToPath(import.meta.url), '--inner', JSON.stringify(cfg)]);
     if (r.code !== 0) throw new Error(`inner run exited ${r.code}: ${r.stderr.trim().slice(0, 2000)}`);
     const results = JSON.parse(r.stdout) as { shape: RenderShape; sizes: Sizes; t: Timings }[];
@@ -132,7 +134,7 @@ async function outer(): Promise<void> {
       title: `apply's in-process phases at ${fmtInt(n)} entitlements (median of ${cfg.runs}; cold = first run)`,
       head: ['phase', ...results.flatMap((x) => [`${x.shape} (${fmtInt(x.sizes.users)} × ${fmtInt(x.sizes.vms)})`, 'cold'])],
       rows: PHASES.map((p) => [p, ...results.flatMap((x) => [fmtMs(median(x.t[p]!)), fmtMs(x.t[p]![0]!)])]),
-      notes: ['makePlan includes its indented parts (timed again one by one); facts+plan is the issue-13 target (≤ 300 ms)', 'gatherFacts runs the real getent against the world\'s generated /etc/passwd and /etc/group'],
+      notes: ['makePlan includes its indented parts (timed again one by one); facts+plan is the issue-13 target (≤ 300 ms)', 'gatherFacts runs the real getent against the world\'s generated /etc/passwd and /etc/group', `load average before ${loadBefore}, after ${loadAverage()} (wall times; other work on the machine inflates them)`],
     };
     process.stdout.write(renderTable(table, 'text'));
   } finally {
