@@ -6,7 +6,7 @@
 // packet judged), "down" receives from it as a console's display stream does (only our ACKs judged). Then it
 // revokes the running stream's entitlement — the one set element, or the one iptables rule, that apply's
 // change would remove — and times how long until the sender sees the reset.
-import { renderedFingerprint } from '../helper/src/apply/firewall.js';
+import { digestOf } from '../helper/src/plan/digest.js';
 import { readState } from '../helper/src/apply/state.js';
 import { renderIptables } from '../helper/src/plan/iptables.js';
 import { chmod, mkdir } from 'node:fs/promises';
@@ -74,7 +74,7 @@ export async function benchBulk(opts: BulkOptions): Promise<{ tables: Table[]; r
     if (applied.code !== 0) throw new Error(`apply failed: ${applied.stderr.trim()}`);
     const planOpts = { policyText, viewerGid: VIEWER_GID, openConsole: w.sb.openConsole, stateDir: w.sb.stateDir };
     const nftPlan = benchPlan(s, { ...planOpts, backend: 'nftables' });
-    if ((await readState(w.sb.stateDir))?.firewall.rendered !== renderedFingerprint(nftPlan)) {
+    if ((await readState(w.sb.stateDir))?.firewall.rendered !== digestOf(nftPlan).firewall) {
       throw new Error('the in-process plan differs from what apply loaded; the variants would not be comparable');
     }
     const iptPlan = benchPlan(s, { ...planOpts, backend: 'iptables' });

@@ -5,7 +5,7 @@
 // same namespace, the same sockets and the same loopback. "Accept established first" is the exception: a
 // `ct state` rule turns conntrack on for the whole namespace even while its table is dormant, so that
 // variant is loaded for its own round and deleted afterwards (and the conntrack column proves it is gone).
-import { renderedFingerprint } from '../helper/src/apply/firewall.js';
+import { digestOf } from '../helper/src/plan/digest.js';
 import { readState } from '../helper/src/apply/state.js';
 import { renderIptables } from '../helper/src/plan/iptables.js';
 import { buildConnloop, parseLoop, type LoopResult } from './support/native.js';
@@ -58,7 +58,7 @@ export async function benchConnect(opts: ConnectOptions): Promise<{ table: Table
     // The variants are rendered by the helper's own code; prove it is the plan apply just loaded.
     const planOpts = { policyText, viewerGid: VIEWER_GID, openConsole: w.sb.openConsole, stateDir: w.sb.stateDir };
     const nftPlan = benchPlan(s, { ...planOpts, backend: 'nftables' });
-    if ((await readState(w.sb.stateDir))?.firewall.rendered !== renderedFingerprint(nftPlan)) {
+    if ((await readState(w.sb.stateDir))?.firewall.rendered !== digestOf(nftPlan).firewall) {
       throw new Error('the in-process plan differs from what apply loaded; the variants would not be comparable');
     }
     const iptPlan = benchPlan(s, { ...planOpts, backend: 'iptables' });

@@ -42,6 +42,8 @@ export function statePaths(stateDir: string) {
     views: path.join(stateDir, VIEWS_DIR),
     /** The nft table as apply last loaded it, root-only: the next apply's starting point while the kernel still holds it. */
     loaded: path.join(stateDir, 'loaded.nft'),
+    /** The last applied plan's digest and what it was rendered from (commands/plan-cache.ts), root-only. */
+    planCache: path.join(stateDir, 'plan-cache.json'),
     lock: path.join(stateDir, 'lock'),
   };
 }

@@ -78,7 +78,7 @@ export async function nftLoad(run: Exec, script: string): Promise<void> {
 
 /** Deletes our table if it exists. */
 export async function nftRemove(run: Exec): Promise<void> {
-  if ((await nftListOwned(run)) !== null) await nftLoad(run, `delete table ${NFT_TABLE}\n`);
+  if ((await nftListTerse(run)) !== null) await nftLoad(run, `delete table ${NFT_TABLE}\n`);
 }
 
 /** Makes our table exactly `table` (a rendered table or an earlier listing) in one transaction, in place. */

@@ -1,5 +1,6 @@
 // The firewall in force, saved as data (firewall.json, root-only): what boot and `watch` load without reading the
 // policy, and the "previous" side of fail-closed (plan/fail-closed.ts).
+import { createHash } from 'node:crypto';
 import { ConsolegateError, messageOf } from '../errors.js';
 import type { FirewallModel } from '../plan/firewall-model.js';
 import { renderNft } from '../plan/nft.js';
@@ -57,10 +58,12 @@ export async function readSavedHead(stateDir: string): Promise<SavedHead | null>
   }
 }
 
-/** True when firewall.json records a successful apply of exactly `model` for `backend` (compared as text, not parsed). */
-export async function savedIsCurrent(stateDir: string, backend: Backend, model: FirewallModel): Promise<boolean> {
+/** True when firewall.json records a successful apply for `backend` of the model whose sha256 is `modelSha` (PlanDigest.model). */
+export async function savedIsCurrent(stateDir: string, backend: Backend, modelSha: string): Promise<boolean> {
   const text = await readIfExists(statePaths(stateDir).firewall).catch(() => null);
-  if (text === null || !text.endsWith(`,"model":${JSON.stringify(model)}}\n`)) return false;
+  const at = text?.indexOf(',"model":') ?? -1;
+  if (text === null || text === undefined || at < 0 || !text.endsWith('}\n')) return false;
+  if (createHash('sha256').update(text.slice(at + ',"model":'.length, -2)).digest('hex') !== modelSha) return false;
   const head = await readSavedHead(stateDir);
   return head !== null && head.reason === 'applied' && head.backend === backend;
 }

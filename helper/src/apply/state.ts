@@ -11,6 +11,7 @@ import type { NftSeal } from './nft.js';
 import type { Step } from './step.js';
 import { readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, type ViewState, type ViewWrite } from './view-files.js';
 import { sealHolds, sealViews, type ViewSeals } from './view-seal.js';
+import { viewHash } from '../plan/digest.js';
 import type { ViewerOriginal } from './viewer.js';
 
 /** state.json: written last, only after every other step succeeded. */
@@ -82,7 +83,7 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
   const untouched = new Set<string>();
   for (const [uid, v] of c.views) {
     const file = viewFile(p.views, uid);
-    if (sealHolds(c.sealed, uid, file, v.content)) untouched.add(file);
+    if (sealHolds(c.sealed, uid, file, viewHash(v.content))) untouched.add(file);
   }
   return {
     name: 'state directory',

@@ -2,6 +2,7 @@
 // nothing root ever opens (no lease, chmod, truncate or FIFO of hers can make apply wait or fail).
 import { closeSync, existsSync, fchmodSync, fchownSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { viewHash } from '../plan/digest.js';
 import { mustExec, type Exec } from '../system/exec.js';
 import { readFileStateSync, sameState, tempPathFor, type FileSpec, type FileState } from '../system/fs.js';
 
@@ -62,6 +63,11 @@ export async function readAclsOf(run: Exec, dir: string, files: string[]): Promi
 export function readView(file: string, acls: Map<string, string[]>): ViewState | null {
   const state = readFileStateSync(file);
   return state === null ? null : { file: state, acl: acls.get(file) ?? [] };
+}
+
+/** True when a view holds content whose viewHash is `hash`, root:root 0640 with exactly uid's ACL. */
+export function viewMatches(v: ViewState | null, uid: number, hash: string): boolean {
+  return v !== null && v.file.content !== null && viewHash(v.file.content) === hash && v.file.spec.mode === VIEW_SPEC.mode && v.file.spec.uid === VIEW_SPEC.uid && v.file.spec.gid === VIEW_SPEC.gid && v.acl.join('\n') === viewAcl(uid).join('\n');
 }
 
 /** True when a view is exactly what `uid` should have. */

@@ -1,6 +1,8 @@
 // `apply`: make the system match the policy in one transaction; on failure roll back and fail closed.
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import { firewallStep, iptablesFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
+import { firewallStep, iptablesFingerprint, otherBackendRules } from '../apply/firewall.js';
+import { digestOf, type PlanDigest } from '../plan/digest.js';
+import { writePlanCache } from './plan-cache.js';
 import { rulesetGeneration, sameGeneration } from '../apply/generation.js';
 import { removeChain } from '../apply/iptables.js';
 import { nftRemove } from '../apply/nft.js';
@@ -19,7 +21,7 @@ import type { Plan } from '../plan/plan.js';
 import { inspect, type Live } from './inspect.js';
 import { failClosed } from './fail-closed.js';
 import type { Context, Outcome } from './context.js';
-import { prepare, prepareLive, requireRoot } from './context.js';
+import { prepare, prepareLive, renderOptions, requireRoot, type LivePrepared } from './context.js';
 import { writeAtomic } from '../system/fs.js';
 
 /**
@@ -43,15 +45,25 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
   const lock = await acquireLock(ctx.exec, statePaths(ctx.paths.stateDir).lock);
   let plan: Plan | null = null;
   try {
-    // What is live is read under the lock (our nft table listed while the policy is parsed, unless sealed).
-    let prepared = await prepareLive(ctx);
+    // What is live is read under the lock (our nft table known from the ruleset generation, or listed meanwhile),
+    // and the plan's digest, from the plan cache when nothing it depends on changed.
+    const live = await prepareLive(ctx);
+    // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets).
+    if (live.digest.viewer.gid !== null && (await inspect(ctx.exec, live.digest, ctx.paths, live)).length === 0) {
+      await upToDate(ctx, live, started);
+      return 'ok';
+    }
+    let prepared = live.prepared ?? (await prepare(ctx));
     // Rules name the group's gid, so it must exist first; creating it is harmless and not rolled back.
     if (prepared.facts.viewerGid === null) {
       await ensureGroup(ctx.exec, prepared.policy.viewer.group);
-      prepared = { ...(await prepare(ctx)), state: prepared.state, nftLive: prepared.nftLive };
+      prepared = await prepare(ctx);
     }
     plan = prepared.plan;
-    return await applyPlan(ctx, plan, started, { state: prepared.state, nftLive: prepared.nftLive });
+    const digest = digestOf(plan);
+    await applyPlan(ctx, plan, digest, started, live);
+    await writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx));
+    return 'ok';
   } catch (err) {
     await failClosed(ctx, plan, err);
     throw err;
@@ -60,23 +72,31 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
   }
 }
 
-/** Runs the transaction for a rendered plan; the caller holds the lock and has looked at what is live. */
-async function applyPlan(ctx: Context, plan: Plan, started: number, live: Live): Promise<Outcome> {
+/** Nothing to change: record what may be missing (the generation, firewall.json, the plan cache) and say so. */
+async function upToDate(ctx: Context, live: LivePrepared, started: number): Promise<void> {
+  const { digest } = live;
+  for (const s of digest.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
+  await chmod(ctx.paths.stateDir, 0o755);
+  await reseal(ctx, live);
+  // Saved by a version that did not save its rules (boot and watch need them): that needs the model itself.
+  if (!(await savedIsCurrent(ctx.paths.stateDir, digest.backend, digest.model))) {
+    const prepared = live.prepared ?? (await prepare(ctx));
+    await writeSaved(ctx.paths.stateDir, { backend: prepared.plan.backend, reason: 'applied', model: prepared.plan.firewall });
+  }
+  if (live.prepared) await writePlanCache(ctx, live.files, live.prepared, digest, renderOptions(ctx));
+  const users = Object.keys(digest.views).length;
+  if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: digest.backend, grants: digest.grants, users, skipped: digest.skipped, ms: Date.now() - started });
+  else ctx.out.line(`up to date: backend ${digest.backend}, ${digest.grants} grant(s) for ${users} user(s), ${digest.skipped.length} skipped`);
+}
+
+/** Runs the transaction for a rendered plan; the caller holds the lock, has looked at what is live and found changes. */
+async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: number, live: Live): Promise<void> {
   const gid = plan.viewer.gid;
   if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
   for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
 
   const previous = live.state;
   await chmod(ctx.paths.stateDir, 0o755);
-  // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets).
-  if ((await inspect(ctx.exec, plan, ctx.paths, live)).length === 0) {
-    await reseal(ctx, live);
-    // Up to date, but saved by a version that did not save its rules (boot and watch need them).
-    if (!(await savedIsCurrent(ctx.paths.stateDir, plan.backend, plan.firewall))) await writeSaved(ctx.paths.stateDir, { backend: plan.backend, reason: 'applied', model: plan.firewall });
-    if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms: Date.now() - started });
-    else ctx.out.line(`up to date: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped`);
-    return 'ok';
-  }
   await checkVisudo(ctx.exec).catch((err: unknown) => {
     throw new ConsolegateError('APPLY_FAILED', `sudoers: visudo is not usable (package sudo): ${messageOf(err)}`, { cause: err });
   });
@@ -112,7 +132,7 @@ async function applyPlan(ctx: Context, plan: Plan, started: number, live: Live):
           version: 1,
           backend: plan.backend,
           appliedAt: new Date().toISOString(),
-          firewall: { rendered: renderedFingerprint(plan), ...(plan.backend === 'nftables' ? { loaded: firewall.sealed() ?? undefined } : { live: (await iptablesFingerprint(ctx.exec)) ?? '' }) },
+          firewall: { rendered: digest.firewall, ...(plan.backend === 'nftables' ? { loaded: firewall.sealed() ?? undefined } : { live: (await iptablesFingerprint(ctx.exec)) ?? '' }) },
           viewer: originalViewer(previous?.viewer ?? null, viewerNow, viewerOpts),
           views,
         }),
@@ -131,7 +151,6 @@ async function applyPlan(ctx: Context, plan: Plan, started: number, live: Live):
   const ms = Date.now() - started;
   if (ctx.json) ctx.out.json({ applied: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms });
   else ctx.out.line(`applied: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped, ${ms} ms`);
-  return 'ok';
 }
 
 /**

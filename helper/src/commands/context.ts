@@ -3,13 +3,16 @@ import { DEFAULTS, type Paths } from '../paths.js';
 import { chooseBackend } from '../apply/firewall.js';
 import { rulesetGeneration, sameGeneration } from '../apply/generation.js';
 import { nftListingStarted, type NftLive } from '../apply/nft.js';
-import { readState, type StateFile } from '../apply/state.js';
+import { readState } from '../apply/state.js';
 import { statePaths } from '../paths.js';
 import { ConsolegateError } from '../errors.js';
 import { gatherFacts, type Facts } from '../policy/facts.js';
 import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
-import { makePlan, type Plan } from '../plan/plan.js';
+import { digestOf, type PlanDigest } from '../plan/digest.js';
+import { makePlan, type Plan, type PlanOptions } from '../plan/plan.js';
+import type { Live } from './inspect.js';
+import { cachedDigest, policyFilesNow } from './plan-cache.js';
 import type { Exec } from '../system/exec.js';
 
 /** Where a command writes: human lines, or one JSON document with --json. */
@@ -40,6 +43,11 @@ export interface Prepared {
   plan: Plan;
 }
 
+/** The plan options that come from the command line and environment, not the policy. */
+export function renderOptions(ctx: Context): Omit<PlanOptions, 'backend'> {
+  return { openConsole: ctx.paths.openConsole, stateDirArg: ctx.paths.stateDir === DEFAULTS.stateDir ? null : ctx.paths.stateDir };
+}
+
 /**
  * Loads, resolves and renders; with --strict, skipped entitlements are errors. `machineBackend: false` (validate)
  * renders for the policy's named backend, nftables for `auto`, without asking this machine which tools work.
@@ -48,11 +56,7 @@ export async function prepare(ctx: Context, opts: { machineBackend: boolean } = 
   const policy = await loadPolicy(ctx.paths.policy, ctx.paths.policyDir);
   const facts = await gatherFacts(policy, { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = opts.machineBackend ? await chooseBackend(ctx.exec, policy.firewall.backend) : policy.firewall.backend === 'iptables' ? 'iptables' : 'nftables';
-  const plan = makePlan(policy, facts, {
-    backend,
-    openConsole: ctx.paths.openConsole,
-    stateDirArg: ctx.paths.stateDir === DEFAULTS.stateDir ? null : ctx.paths.stateDir,
-  });
+  const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) });
   if (ctx.strict && plan.skipped.length > 0) {
     throw new ConsolegateError('POLICY_INVALID', `--strict: ${plan.skipped.length} entitlement(s) cannot be in force here`, {
       diagnostics: plan.skipped.map((s) => ({ pos: parseWhere(s.where), message: s.message })),
@@ -61,20 +65,33 @@ export async function prepare(ctx: Context, opts: { machineBackend: boolean } = 
   return { policy, facts, plan };
 }
 
+/** What a command that compares the system with the policy works from. */
+export interface LivePrepared extends Live {
+  digest: PlanDigest;
+  /** The rendered plan, or null when the digest came from the plan cache (nothing parsed or rendered). */
+  prepared: Prepared | null;
+  /** The policy files' hash before parsing, for writePlanCache. */
+  files: string;
+}
+
 /**
- * prepare(), and what is live: state.json, and our nft table (`nftLive`, undefined for iptables). While the ruleset
- * generation is the one our last load made, the table is known without listing it; otherwise it is listed while
- * the policy is parsed (a listing of 100,000 elements takes seconds, as parsing did).
+ * The plan's digest (from the plan cache when its inputs are unchanged, else parsed and rendered) and what is live:
+ * state.json, and our nft table (`nftLive`, undefined for iptables). While the ruleset generation is the one our
+ * last load made, the table is known without listing it; otherwise it is listed while the policy is parsed (a
+ * listing of 100,000 elements takes seconds, as parsing did).
  */
-export async function prepareLive(ctx: Context): Promise<Prepared & { state: StateFile | null; nftLive: NftLive | undefined }> {
+export async function prepareLive(ctx: Context): Promise<LivePrepared> {
   const [state, generation] = await Promise.all([readState(ctx.paths.stateDir).catch(() => null), rulesetGeneration(ctx.exec)]);
   const seal = state?.backend === 'nftables' ? state.firewall.loaded : undefined;
   const sealed: NftLive | null =
     seal && generation && sameGeneration(seal.generation, generation) ? { kind: 'sealed', generation, loadedFile: statePaths(ctx.paths.stateDir).loaded, loadedSha: seal.file } : null;
   const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
-  const prepared = await prepare(ctx);
-  if (prepared.plan.backend !== 'nftables') return { ...prepared, state, nftLive: undefined };
-  return { ...prepared, state, nftLive: sealed ?? { kind: 'listed', listing: await listing!, generation } };
+  const files = await policyFilesNow(ctx);
+  const cached = await cachedDigest(ctx, renderOptions(ctx)).catch(() => null);
+  const prepared = cached === null ? await prepare(ctx) : null;
+  const digest = cached ?? digestOf(prepared!.plan);
+  const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
+  return { digest, prepared, files, state, nftLive };
 }
 
 function parseWhere(where: string) {

@@ -1,15 +1,15 @@
 // Compares the live system with a plan: the differences are "changes pending" for plan and "drift" for status.
 import { createHash } from 'node:crypto';
-import { iptablesFingerprint, otherBackendRules, renderedFingerprint } from '../apply/firewall.js';
+import { iptablesFingerprint, otherBackendRules } from '../apply/firewall.js';
 import { nftListOwned, type NftLive } from '../apply/nft.js';
 import { listViews, TABLE_SPEC, type StateFile } from '../apply/state.js';
-import { readAclsOf, readView, viewFile, viewIsCurrent } from '../apply/view-files.js';
+import { readAclsOf, readView, viewFile, viewMatches } from '../apply/view-files.js';
 import { sealHolds } from '../apply/view-seal.js';
 import { nftElements, nftSkeleton } from '../plan/nft-fingerprint.js';
 import { statePaths } from '../paths.js';
-import type { Plan } from '../plan/plan.js';
+import type { PlanDigest } from '../plan/digest.js';
 import type { Exec } from '../system/exec.js';
-import { matches, statIfExists } from '../system/fs.js';
+import { matchesHash, statIfExists } from '../system/fs.js';
 
 /** One difference between what is and what the policy wants. */
 export interface Difference {
@@ -25,7 +25,7 @@ export interface Live {
 }
 
 /** Every difference, in a stable order. */
-export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; sudoersFile: string }, live: Live): Promise<Difference[]> {
+export async function inspect(run: Exec, plan: PlanDigest, paths: { stateDir: string; sudoersFile: string }, live: Live): Promise<Difference[]> {
   const diffs: Difference[] = [];
   const add = (system: Difference['system'], message: string) => diffs.push({ system, message });
   const { state } = live;
@@ -38,12 +38,12 @@ export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; 
   else if (!state || state.backend !== plan.backend) add('firewall', `${what} was not loaded by this policy's last apply`);
   else {
     if (condition === 'changed') add('firewall', `${what} was changed outside consolegate`);
-    if (state.firewall.rendered !== renderedFingerprint(plan)) add('firewall', `rules differ from the policy (policy, users, groups or addresses changed)`);
+    if (state.firewall.rendered !== plan.firewall) add('firewall', `rules differ from the policy (policy, users, groups or addresses changed)`);
   }
   const leftover = await otherBackendRules(run, plan.backend);
   if (leftover) add('firewall', `${leftover} is still loaded although the policy uses ${plan.backend} (left by a backend switch); apply removes it`);
 
-  if (!(await matches(paths.sudoersFile, plan.sudoers, { mode: 0o440, uid: 0, gid: 0 }))) {
+  if (!(await matchesHash(paths.sudoersFile, plan.sudoers, { mode: 0o440, uid: 0, gid: 0 }))) {
     const st = await statIfExists(paths.sudoersFile);
     add('sudoers', st === null ? `${paths.sudoersFile} is missing` : `${paths.sudoersFile} differs from the policy (content, owner or mode)`);
   }
@@ -55,18 +55,18 @@ export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; 
   }
 
   const sp = statePaths(paths.stateDir);
-  if (!(await matches(sp.table, plan.table, TABLE_SPEC))) {
+  if (!(await matchesHash(sp.table, plan.table, TABLE_SPEC))) {
     const st = await statIfExists(sp.table);
     add('table', st === null ? `${sp.table} is missing` : `${sp.table} differs from the policy (content, or not root:root mode 0600)`);
   }
-  const expected = new Map([...plan.views].map(([uid, v]) => [viewFile(sp.views, uid), { uid, ...v }]));
+  const expected = new Map(Object.entries(plan.views).map(([uid, hash]) => [viewFile(sp.views, Number(uid)), { uid: Number(uid), hash }]));
   // Views still sealed as the last apply left them need no reading (apply/view-seal.ts).
-  const unsealed = [...expected].filter(([file, v]) => !sealHolds(state?.views, v.uid, file, v.content));
+  const unsealed = [...expected].filter(([file, v]) => !sealHolds(state?.views, v.uid, file, v.hash));
   const acls = await readAclsOf(run, sp.views, unsealed.map(([file]) => file));
   for (const [file, v] of unsealed) {
     const now = readView(file, acls);
     if (now === null) add('views', `${file} is missing`);
-    else if (!viewIsCurrent(now, v.uid, v.content)) add('views', `${file} is out of date (content, or not root:root 0640 with only user:${v.uid}:r in its ACL)`);
+    else if (!viewMatches(now, v.uid, v.hash)) add('views', `${file} is out of date (content, or not root:root 0640 with only user:${v.uid}:r in its ACL)`);
   }
   for (const file of await listViews(sp.views)) if (!expected.has(file)) add('views', `${file} belongs to a user who is no longer entitled`);
   return diffs;
@@ -76,7 +76,7 @@ export async function inspect(run: Exec, plan: Plan, paths: { stateDir: string; 
  * Whether our rules are what the last apply loaded. nftables: proven by the ruleset generation when it has not
  * moved (`nftLive` sealed); otherwise by a listing's skeleton and elements against what was loaded.
  */
-async function firewallCondition(run: Exec, plan: Plan, state: StateFile | null, nftLive: NftLive | undefined): Promise<'missing' | 'intact' | 'changed'> {
+async function firewallCondition(run: Exec, plan: PlanDigest, state: StateFile | null, nftLive: NftLive | undefined): Promise<'missing' | 'intact' | 'changed'> {
   if (plan.backend === 'iptables') {
     const fp = await iptablesFingerprint(run);
     return fp === null ? 'missing' : state?.firewall.live === fp ? 'intact' : 'changed';

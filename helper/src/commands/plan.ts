@@ -5,15 +5,15 @@ import { prepareLive } from './context.js';
 
 /** Lists pending changes; 'changes-pending' when there are any. */
 export async function plan(ctx: Context): Promise<Outcome> {
-  const { plan: p, state, nftLive } = await prepareLive(ctx);
+  const { digest: p, state, nftLive } = await prepareLive(ctx);
   const changes = await inspect(ctx.exec, p, ctx.paths, { state, nftLive });
   if (ctx.json) {
-    ctx.out.json({ backend: p.backend, grants: p.grants.length, changes, skipped: p.skipped });
+    ctx.out.json({ backend: p.backend, grants: p.grants, changes, skipped: p.skipped });
   } else {
     for (const s of p.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
     if (changes.length === 0) ctx.out.line('nothing to do: the system matches the policy');
     else {
-      ctx.out.line(`apply would change (backend ${p.backend}, ${p.grants.length} grant(s)):`);
+      ctx.out.line(`apply would change (backend ${p.backend}, ${p.grants} grant(s)):`);
       for (const c of changes) ctx.out.line(`  ${c.system}: ${c.message}`);
     }
   }

@@ -1,5 +1,5 @@
 // Files the helper owns: atomic replace (temp in the same directory, owner/mode set, fsync, rename).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { chmod, chown, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -57,6 +57,17 @@ export async function matches(target: string, content: string, spec: FileSpec): 
     const st = await stat(target);
     if ((st.mode & 0o7777) !== spec.mode || st.uid !== spec.uid || st.gid !== spec.gid) return false;
     return (await readFile(target, 'utf8')) === content;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the file exists with this owner and mode, and content whose sha256 (hex) is `sha`. */
+export async function matchesHash(target: string, sha: string, spec: FileSpec): Promise<boolean> {
+  try {
+    const st = await stat(target);
+    if ((st.mode & 0o7777) !== spec.mode || st.uid !== spec.uid || st.gid !== spec.gid) return false;
+    return createHash('sha256').update(await readFile(target)).digest('hex') === sha;
   } catch {
     return false;
   }

@@ -1,0 +1,43 @@
+// A plan as hashes: enough to tell whether the system matches it, small enough to keep between runs.
+import { createHash } from 'node:crypto';
+import type { Skipped } from './grants.js';
+import { renderNft } from './nft.js';
+import { renderIptables } from './iptables.js';
+import type { Backend, Plan } from './plan.js';
+
+/** What `status`, `plan` and an up-to-date `apply` compare the system with; `Plan` has the bytes themselves. */
+export interface PlanDigest {
+  backend: Backend;
+  viewer: Plan['viewer'];
+  /** sha256 of the rendered firewall (the nft script, or both iptables chains). */
+  firewall: string;
+  sudoers: string;
+  table: string;
+  /** uid → viewHash of that user's view. */
+  views: Record<string, string>;
+  /** sha256 of the firewall model as firewall.json holds it (JSON.stringify). */
+  model: string;
+  grants: number;
+  skipped: Skipped[];
+}
+
+/** sha256, hex. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A short hash of a view's content (what a view seal says the file held). */
+export function viewHash(content: string): string {
+  return createHash('sha256').update(content).digest('base64').slice(0, 22);
+}
+
+/** The digest of a rendered plan. */
+export function digestOf(plan: Plan): PlanDigest {
+  const views: Record<string, string> = {};
+  for (const [uid, v] of plan.views) views[uid] = viewHash(v.content);
+  const firewall =
+    plan.backend === 'nftables'
+      ? sha256(plan.nft ?? renderNft(plan.firewall))
+      : sha256(renderIptables(plan.firewall, 4, { addJump: false }) + renderIptables(plan.firewall, 6, { addJump: false }));
+  return { backend: plan.backend, viewer: plan.viewer, firewall, sudoers: sha256(plan.sudoers), table: sha256(plan.table), views, model: sha256(JSON.stringify(plan.firewall)), grants: plan.grants.length, skipped: plan.skipped };
+}
