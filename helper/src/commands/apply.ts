@@ -85,7 +85,7 @@ async function upToDate(ctx: Context, live: LivePrepared, started: number): Prom
   }
   if (live.prepared) await writePlanCache(ctx, live.files, live.prepared, digest, renderOptions(ctx));
   const users = Object.keys(digest.views).length;
-  if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: digest.backend, grants: digest.grants, users, skipped: digest.skipped, ms: Date.now() - started });
+  if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: digest.backend, grants: digest.grants, users, skipped: digest.skipped, plan: live.prepared ? 'rendered' : 'cached', ms: Date.now() - started });
   else ctx.out.line(`up to date: backend ${digest.backend}, ${digest.grants} grant(s) for ${users} user(s), ${digest.skipped.length} skipped`);
 }
 
@@ -149,7 +149,7 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
   // Not only when state.json names the other backend: a switch killed after state.json was written leaves them too.
   if ((await otherBackendRules(ctx.exec, plan.backend)) !== null) await removeOtherBackend(ctx, plan.backend);
   const ms = Date.now() - started;
-  if (ctx.json) ctx.out.json({ applied: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, ms });
+  if (ctx.json) ctx.out.json({ applied: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, plan: 'rendered', ms });
   else ctx.out.line(`applied: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped, ${ms} ms`);
 }
 

@@ -50,7 +50,8 @@ async function policyFiles(mainFile: string, fragmentDir: string): Promise<strin
   return sha256(parts.join('\0'));
 }
 
-function questionsOf(policy: Policy): Questions {
+/** What gatherFacts will ask about `policy`. */
+export function questionsOf(policy: Policy): Questions {
   const users = new Set<string>();
   const groups = new Set<string>();
   for (const e of policy.entitlements) {

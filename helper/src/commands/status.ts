@@ -7,7 +7,7 @@ import { prepareLive } from './context.js';
 
 /** 'drift' when anything differs. */
 export async function status(ctx: Context): Promise<Outcome> {
-  const { digest: plan, state, nftLive } = await prepareLive(ctx).catch(async (err: unknown) => {
+  const { digest: plan, prepared, state, nftLive } = await prepareLive(ctx).catch(async (err: unknown) => {
     // The policy that failed to apply may fail here too: still say what the firewall is doing meanwhile.
     const saved = await readSavedHead(ctx.paths.stateDir);
     if (saved?.reason === 'fail-closed' && err instanceof ConsolegateError) err.message += `; the firewall has been fail-closed since ${saved.savedAt}`;
@@ -20,7 +20,7 @@ export async function status(ctx: Context): Promise<Outcome> {
     drift.unshift({ system: 'firewall', message: `fail closed since ${saved.savedAt}: the last apply failed (${saved.error ?? 'unknown error'}); only what both the previous rules and the policy allow is open until apply succeeds` });
   }
   if (ctx.json) {
-    ctx.out.json({ inSync: drift.length === 0, backend: plan.backend, grants: plan.grants, failClosed: saved?.reason === 'fail-closed', drift, skipped: plan.skipped });
+    ctx.out.json({ inSync: drift.length === 0, backend: plan.backend, grants: plan.grants, failClosed: saved?.reason === 'fail-closed', drift, skipped: plan.skipped, plan: prepared ? 'rendered' : 'cached' });
   } else {
     ctx.out.line(drift.length === 0 ? `in sync (backend ${plan.backend}, ${plan.grants} grant(s))` : 'drift:');
     for (const d of drift) ctx.out.line(`  ${d.system}: ${d.message}`);

@@ -1,0 +1,96 @@
+// Issue 13: an up-to-date apply and status skip parsing and rendering when the policy files and every answer the
+// plan depends on (NSS, DNS, CA files) are unchanged. The cache must never hide a change: a member added to an
+// entitled group, a policy edit, a CA file replaced, or a stale cache file put back must each be seen.
+import assert from 'node:assert/strict';
+import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
+
+const unavailable = await rootTestsUnavailable();
+
+describe('the plan cache', { skip: unavailable ?? false }, () => {
+  let sb: Sandbox;
+  let alice: TestUser, bob: TestUser;
+  let grp: string;
+  let gid: number;
+  const cacheFile = () => path.join(sb.stateDir, 'plan-cache.json');
+  const body = (extra = '') =>
+    `servers:\n  s4: { host: 127.0.0.1, ca: $CA, host-subject: "CN=s4" }\nvms:\n  vm1: { server: s4, tls-port: 20002 }\n  vmg: { server: s4, tls-port: 20004 }\nentitlements:\n  - { vm: vm1, users: [${alice.name}] }\n  - { vm: vmg, groups: [${grp}] }\n${extra}`;
+
+  /** A helper command as JSON: its exit code and output. */
+  async function json(args: string[]): Promise<{ code: number; out: Record<string, unknown> }> {
+    const r = await sb.helper([...args, '--json']);
+    assert.ok(r.stdout.trim().startsWith('{'), `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return { code: r.code, out: JSON.parse(r.stdout) as Record<string, unknown> };
+  }
+
+  before(async () => {
+    sb = await Sandbox.create();
+    [alice, bob] = [await sb.addUser('a'), await sb.addUser('b')];
+    grp = await sb.addGroup('g', [alice]);
+    await sb.listen([20002, 20004]);
+    await sb.writePolicy(sb.policy(body()));
+    const r = await sb.helper(['apply']);
+    assert.equal(r.code, 0, r.stderr);
+    gid = await sb.viewerGid();
+  });
+  after(async () => sb?.cleanup());
+
+  test('an up-to-date apply and status use the cached plan; the file is root-only', async () => {
+    const a = await json(['apply']);
+    assert.equal(a.code, 0);
+    assert.deepEqual([a.out.upToDate, a.out.plan], [true, 'cached']);
+    const s = await json(['status']);
+    assert.deepEqual([s.code, s.out.inSync, s.out.plan], [0, true, 'cached']);
+    const st = await stat(cacheFile());
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 0, 0o600]);
+  });
+
+  test('a member added to an entitled group in NSS (no policy change) is seen, and apply lets him in', async () => {
+    assert.equal(await sb.connect('127.0.0.1', 20004, bob, gid), false);
+    await sb.run(['gpasswd', '-a', bob.name, grp]);
+    const s = await json(['status']);
+    assert.equal(s.code, 3, JSON.stringify(s.out));
+    assert.equal(s.out.plan, 'rendered');
+    const a = await json(['apply']);
+    assert.deepEqual([a.code, a.out.applied], [0, true]);
+    assert.equal(await sb.connect('127.0.0.1', 20004, bob, gid), true);
+    assert.equal((await json(['status'])).out.plan, 'cached');
+  });
+
+  test('a policy edit and a replaced CA file are seen', async () => {
+    await sb.writePolicy(sb.policy(body(`  - { vm: vm1, users: [${bob.name}] }\n`)));
+    const s = await json(['status']);
+    assert.deepEqual([s.code, s.out.plan], [3, 'rendered']);
+    assert.equal((await json(['apply'])).code, 0);
+    assert.equal(await sb.connect('127.0.0.1', 20002, bob, gid), true);
+    const ca = sb.caFile;
+    const pem = await readFile(ca, 'utf8');
+    await writeFile(ca, `${pem}\n`);
+    try {
+      const c = await json(['status']);
+      assert.equal(c.out.plan, 'rendered', 'a CA file is an input of the table');
+    } finally {
+      await writeFile(ca, pem);
+    }
+  });
+
+  test('a stale cache file put back never widens access; a damaged one is ignored', async () => {
+    // The cache while bob may open vm1…
+    assert.equal((await json(['apply'])).code, 0);
+    const stale = path.join(sb.dir, 'stale-cache.json');
+    await copyFile(cacheFile(), stale);
+    // …then his grant is revoked, and the old cache file comes back.
+    await sb.writePolicy(sb.policy(body()));
+    assert.equal((await json(['apply'])).out.applied, true);
+    assert.equal(await sb.connect('127.0.0.1', 20002, bob, gid), false);
+    await copyFile(stale, cacheFile());
+    const a = await json(['apply']);
+    assert.deepEqual([a.code, a.out.upToDate, a.out.plan], [0, true, 'rendered']);
+    assert.equal(await sb.connect('127.0.0.1', 20002, bob, gid), false);
+    await writeFile(cacheFile(), '{ not json');
+    const s = await json(['status']);
+    assert.deepEqual([s.code, s.out.plan], [0, 'rendered']);
+  });
+});
