@@ -132,10 +132,13 @@ export function nftStep(run: Exec, table: string, denyOnly: string, live?: NftLi
       const g0 = await rulesetGeneration(run);
       // Someone changed the ruleset since the caller looked: what we start from must be read again.
       const start = live?.kind === 'sealed' && !sameGeneration(g0, live.generation) ? await nftListOwned(run) : before;
-      await nftLoad(run, replaceScript(start, table));
+      const loading = nftLoad(run, replaceScript(start, table));
+      // Hashing 100,000 elements takes a while: it runs while nft loads them.
+      const [elements, file] = [nftElements(table), loadedSha(table)];
+      await loading;
       const terse = await nftListTerse(run);
       const g1 = await rulesetGeneration(run);
-      seal = { skeleton: nftSkeleton(terse ?? ''), elements: nftElements(table), file: loadedSha(table), generation: nextGeneration(g0, g1) ? g1 : null };
+      seal = { skeleton: nftSkeleton(terse ?? ''), elements, file, generation: nextGeneration(g0, g1) ? g1 : null };
     },
     sealed: () => seal,
     rollback: async (previous) => {

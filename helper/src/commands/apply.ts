@@ -60,7 +60,7 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
       prepared = await prepare(ctx);
     }
     plan = prepared.plan;
-    const digest = digestOf(plan);
+    const digest = prepared === live.prepared ? live.digest : digestOf(plan);
     await applyPlan(ctx, plan, digest, started, live);
     await writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx));
     return 'ok';
