@@ -11,7 +11,6 @@ import type { NftSeal } from './nft.js';
 import type { Step } from './step.js';
 import { readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, type ViewState, type ViewWrite } from './view-files.js';
 import { sealHolds, sealViews, type ViewSeals } from './view-seal.js';
-import { viewHash } from '../plan/digest.js';
 import type { ViewerOriginal } from './viewer.js';
 
 /** state.json: written last, only after every other step succeeded. */
@@ -68,6 +67,10 @@ export interface StateContent {
   loadedNft: string | null;
   /** The views as the last apply sealed them: those that still hold are neither read nor snapshotted. */
   sealed: ViewSeals | undefined;
+  /** viewHash of each planned view (PlanDigest.views). */
+  hashes: Record<string, string>;
+  /** uids whose seal inspect already found holding, if it looked. */
+  sealedViews?: Set<number>;
   /** Builds state.json once the firewall is loaded (it records what was loaded), given the views' new seals. */
   state: (views: ViewSeals) => Promise<StateFile>;
 }
@@ -81,17 +84,18 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
   let before: StateSnapshot | null = null;
   // Views the last apply sealed that still hold the planned content: nothing to read, write or restore.
   const untouched = new Set<string>();
-  for (const [uid, v] of c.views) {
+  for (const uid of c.views.keys()) {
     const file = viewFile(p.views, uid);
-    if (sealHolds(c.sealed, uid, file, viewHash(v.content))) untouched.add(file);
+    if (c.sealedViews ? c.sealedViews.has(uid) : sealHolds(c.sealed, uid, file, c.hashes[uid]!)) untouched.add(file);
   }
   return {
     name: 'state directory',
     snapshot: async () => {
-      const files = [...(await listViews(p.views)), ...[...c.views.keys()].map((uid) => viewFile(p.views, uid))].filter((f) => !untouched.has(f));
-      const acls = await readAclsOf(c.exec, p.views, files);
+      const present = new Set(await listViews(p.views));
+      const files = [...present, ...[...c.views.keys()].map((uid) => viewFile(p.views, uid))].filter((f) => !untouched.has(f));
+      const acls = await readAclsOf(c.exec, p.views, files.filter((f) => present.has(f)));
       const views = new Map<string, ViewState | null>();
-      for (const f of files) if (!views.has(f)) views.set(f, readView(f, acls));
+      for (const f of files) if (!views.has(f)) views.set(f, present.has(f) ? readView(f, acls) : null);
       return (before = { files: await Promise.all([p.table, p.loaded, p.state].map(snapshotFile)), views });
     },
     apply: async () => {
@@ -112,7 +116,15 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       await writeViews(c.exec, writes);
       const keep = new Set([...c.views.keys()].map((uid) => viewFile(p.views, uid)));
       for (const f of await listViews(p.views)) if (!keep.has(f)) rmSync(f, { force: true });
-      const seals = sealViews(c.views, (uid) => viewFile(p.views, uid));
+      // Untouched views keep their seals; the others are sealed as they are now.
+      const seals: ViewSeals = {};
+      const fresh = new Map<number, { content: string }>();
+      for (const [uid, v] of c.views) {
+        const kept = untouched.has(viewFile(p.views, uid)) ? c.sealed?.[uid] : undefined;
+        if (kept) seals[uid] = kept;
+        else fresh.set(uid, v);
+      }
+      Object.assign(seals, sealViews(fresh, c.hashes, (uid) => viewFile(p.views, uid)));
       await writeAtomic(p.state, JSON.stringify(await c.state(seals)) + '\n', { mode: 0o600, uid: 0, gid: 0 });
     },
     rollback: async (snapshot) => {

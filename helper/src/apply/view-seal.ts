@@ -2,7 +2,6 @@
 // and size right after writing it. Any later write, chmod, chown, ACL change or replacement moves the ctime (or the
 // inode), and nobody but root can set a ctime back, so a view whose stat still matches holds what apply wrote.
 import { lstatSync } from 'node:fs';
-import { viewHash } from '../plan/digest.js';
 
 /** uid → [inode, ctime in ns, size, content hash] of that view as apply left it. */
 export type ViewSeals = Record<string, [string, string, number, string]>;
@@ -16,12 +15,13 @@ function stamp(file: string): [string, string, number] | null {
   }
 }
 
-/** Seals for these views as they are on disk now (call right after writing them). */
-export function sealViews(views: Map<number, { content: string }>, fileOf: (uid: number) => string): ViewSeals {
+/** Seals for these views as they are on disk now (call right after writing them); `hashes`: their viewHash by uid. */
+export function sealViews(views: Map<number, unknown>, hashes: Record<string, string>, fileOf: (uid: number) => string): ViewSeals {
   const out: ViewSeals = {};
-  for (const [uid, v] of views) {
+  for (const uid of views.keys()) {
     const s = stamp(fileOf(uid));
-    if (s !== null) out[uid] = [...s, viewHash(v.content)];
+    const hash = hashes[uid];
+    if (s !== null && hash !== undefined) out[uid] = [...s, hash];
   }
   return out;
 }

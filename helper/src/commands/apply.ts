@@ -90,7 +90,7 @@ async function upToDate(ctx: Context, live: LivePrepared, started: number): Prom
 }
 
 /** Runs the transaction for a rendered plan; the caller holds the lock, has looked at what is live and found changes. */
-async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: number, live: Live): Promise<void> {
+async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: number, live: LivePrepared): Promise<void> {
   const gid = plan.viewer.gid;
   if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
   for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
@@ -128,6 +128,9 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
         views: plan.views,
         loadedNft: plan.backend === 'nftables' ? plan.nft : null,
         sealed: previous?.views,
+        hashes: digest.views,
+        // Proven by inspect against the digest it used; valid where this plan wants the same view.
+        ...(live.sealedViews ? { sealedViews: new Set([...live.sealedViews].filter((uid) => live.digest.views[uid] === digest.views[uid])) } : {}),
         state: async (views): Promise<StateFile> => ({
           version: 1,
           backend: plan.backend,

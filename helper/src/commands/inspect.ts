@@ -22,6 +22,8 @@ export interface Live {
   state: StateFile | null;
   /** Our nft table (nftables plans); undefined: list it here. */
   nftLive?: NftLive;
+  /** Set by inspect: the uids whose view is proven current by its seal (the state step need not look again). */
+  sealedViews?: Set<number>;
 }
 
 /** Every difference, in a stable order. */
@@ -61,14 +63,20 @@ export async function inspect(run: Exec, plan: PlanDigest, paths: { stateDir: st
   }
   const expected = new Map(Object.entries(plan.views).map(([uid, hash]) => [viewFile(sp.views, Number(uid)), { uid: Number(uid), hash }]));
   // Views still sealed as the last apply left them need no reading (apply/view-seal.ts).
-  const unsealed = [...expected].filter(([file, v]) => !sealHolds(state?.views, v.uid, file, v.hash));
-  const acls = await readAclsOf(run, sp.views, unsealed.map(([file]) => file));
+  const present = new Set(await listViews(sp.views));
+  live.sealedViews = new Set();
+  const unsealed: [string, { uid: number; hash: string }][] = [];
+  for (const [file, v] of expected) {
+    if (present.has(file) && sealHolds(state?.views, v.uid, file, v.hash)) live.sealedViews.add(v.uid);
+    else unsealed.push([file, v]);
+  }
+  const acls = await readAclsOf(run, sp.views, unsealed.map(([file]) => file).filter((f) => present.has(f)));
   for (const [file, v] of unsealed) {
-    const now = readView(file, acls);
+    const now = present.has(file) ? readView(file, acls) : null;
     if (now === null) add('views', `${file} is missing`);
     else if (!viewMatches(now, v.uid, v.hash)) add('views', `${file} is out of date (content, or not root:root 0640 with only user:${v.uid}:r in its ACL)`);
   }
-  for (const file of await listViews(sp.views)) if (!expected.has(file)) add('views', `${file} belongs to a user who is no longer entitled`);
+  for (const file of present) if (!expected.has(file)) add('views', `${file} belongs to a user who is no longer entitled`);
   return diffs;
 }
 

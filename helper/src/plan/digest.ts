@@ -1,5 +1,5 @@
 // A plan as hashes: enough to tell whether the system matches it, small enough to keep between runs.
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import type { Skipped } from './grants.js';
 import { renderNft } from './nft.js';
 import { renderIptables } from './iptables.js';
@@ -26,9 +26,12 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+// One call per hash where node has it (20.12+): 10,000 views hashed through createHash cost a third more.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+
 /** A short hash of a view's content (what a view seal says the file held). */
 export function viewHash(content: string): string {
-  return createHash('sha256').update(content).digest('base64').slice(0, 22);
+  return (oneShot ? oneShot('sha256', content, 'base64') : createHash('sha256').update(content).digest('base64')).slice(0, 22);
 }
 
 /** The digest of a rendered plan. */
