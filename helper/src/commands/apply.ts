@@ -62,7 +62,7 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     plan = prepared.plan;
     const digest = prepared === live.prepared ? live.digest : digestOf(plan);
     await applyPlan(ctx, plan, digest, started, live);
-    await writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx));
+    await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx)));
     return 'ok';
   } catch (err) {
     await failClosed(ctx, plan, err);
@@ -77,13 +77,14 @@ async function upToDate(ctx: Context, live: LivePrepared, started: number): Prom
   const { digest } = live;
   for (const s of digest.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
   await chmod(ctx.paths.stateDir, 0o755);
-  await reseal(ctx, live);
+  await spare(ctx, 'the ruleset generation', () => reseal(ctx, live));
   // Saved by a version that did not save its rules (boot and watch need them): that needs the model itself.
   if (!(await savedIsCurrent(ctx.paths.stateDir, digest.backend, digest.model))) {
     const prepared = live.prepared ?? (await prepare(ctx));
     await writeSaved(ctx.paths.stateDir, { backend: prepared.plan.backend, reason: 'applied', model: prepared.plan.firewall });
   }
-  if (live.prepared) await writePlanCache(ctx, live.files, live.prepared, digest, renderOptions(ctx));
+  const prepared = live.prepared;
+  if (prepared) await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx)));
   const users = Object.keys(digest.views).length;
   if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: digest.backend, grants: digest.grants, users, skipped: digest.skipped, plan: live.prepared ? 'rendered' : 'cached', ms: Date.now() - started });
   else ctx.out.line(`up to date: backend ${digest.backend}, ${digest.grants} grant(s) for ${users} user(s), ${digest.skipped.length} skipped`);
@@ -166,6 +167,11 @@ function originalViewer(recorded: ViewerOriginal | null, now: ViewerOriginal | n
   if (now === null) return null;
   const alreadyLocked = now.spec.uid === 0 && now.spec.gid === lock.gid && now.spec.mode === lock.mode;
   return alreadyLocked ? { ...now, spec: { uid: 0, gid: 0, mode: 0o755 }, override: null } : now;
+}
+
+/** Records something that only spares later runs work: failing to is a warning, never a failed (fail-closed) apply. */
+async function spare(ctx: Context, what: string, record: () => Promise<void>): Promise<void> {
+  await record().catch((err: unknown) => ctx.out.warn(`warning: could not record ${what} (the next run does the full work): ${messageOf(err)}`));
 }
 
 /**
