@@ -89,34 +89,32 @@ for (const backend of ['nftables', 'iptables'] as const) {
       assert.equal(await sb.connect('127.0.0.1', 20002, alice, gid), true);
     });
 
-    test('an accept rule slipped into our rules', async () => {
-      const r =
-        backend === 'nftables'
-          ? await sb.run(['nft', 'insert', 'rule', 'inet', 'consolegate', 'output', 'meta', 'skuid', String(mallory.uid), 'accept'])
-          : await sb.run(['iptables', '-I', 'CONSOLEGATE', '1', '-m', 'owner', '--uid-owner', String(mallory.uid), '-j', 'RETURN']);
+    /** A foreign edit of our rules that lets mallory in: status names it, apply undoes it. */
+    async function foreignGrantRepaired(argv: string[]): Promise<void> {
+      const r = await sb.run(argv);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), true);
+      assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), true, 'the edit lets mallory in');
       const s = await drift();
       assert.equal(s.code, 3);
       assert.deepEqual(s.systems, ['firewall']);
       assert.match(s.text, /changed outside consolegate/);
       await repaired();
       assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), false);
+    }
+
+    test('an accept rule slipped into our rules', async () => {
+      await foreignGrantRepaired(
+        backend === 'nftables'
+          ? ['nft', 'insert', 'rule', 'inet', 'consolegate', 'output', 'meta', 'skuid', String(mallory.uid), 'accept']
+          : ['iptables', '-I', 'CONSOLEGATE', '1', '-m', 'owner', '--uid-owner', String(mallory.uid), '-j', 'RETURN'],
+      );
     });
 
     if (backend === 'nftables') {
       // Issue 13: while the ruleset generation has not moved since apply's load, status and apply trust it and do not
       // list our table; any foreign transaction moves it, so one added element must still be caught.
       test('one element added to our set by someone else', async () => {
-        const r = await sb.run(['nft', 'add', 'element', 'inet', 'consolegate', 'allow_v4', `{ ${mallory.uid} . 127.0.0.1 . 20002 }`]);
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), true, 'the element lets mallory in');
-        const s = await drift();
-        assert.equal(s.code, 3);
-        assert.deepEqual(s.systems, ['firewall']);
-        assert.match(s.text, /changed outside consolegate/);
-        await repaired();
-        assert.equal(await sb.connect('127.0.0.1', 20002, mallory, gid), false);
+        await foreignGrantRepaired(['nft', 'add', 'element', 'inet', 'consolegate', 'allow_v4', `{ ${mallory.uid} . 127.0.0.1 . 20002 }`]);
       });
 
       test('a change to another table is not drift, and the next apply trusts the generation again (no listing)', async () => {
