@@ -116,6 +116,16 @@ describe('watch puts nftables rules back (watch in its own pid namespace, as in 
     assert.equal((log().match(/restored the saved/g) ?? []).length, before, `watch kept restoring with nobody changing anything:\n${log()}`);
     assert.match(log(), /restored the saved nftables rules after `delete \w+ inet consolegate [^`]*` by nft\[\d+\]/);
   });
+
+  test('an apply that changes the rules does not wake it: its nft runs as cgapply-nft (pids differ in this namespace)', async () => {
+    const before = (log().match(/restored the saved/g) ?? []).length;
+    await sb.writePolicy(sb.policy(`${policyBody(alice)}  - { vm: vm1, users: [${bob.name}] }\n`, { protect: '20002' }));
+    const r = await sb.helper(['apply']);
+    assert.equal(r.code, 0, r.stderr);
+    await new Promise((res) => setTimeout(res, 700));
+    assert.equal((log().match(/restored the saved/g) ?? []).length, before, `watch reloaded after an apply:\n${log()}`);
+    assert.equal(await sb.connect('127.0.0.1', 20002, bob, viewerGid), true, 'the apply\'s grant stands');
+  });
 });
 
 describe('watch puts the iptables chain and jump back', { skip: unavailable ?? false }, () => {
