@@ -1,5 +1,6 @@
-// open-console: the sudo target. sudo runs it as root (`#uid ALL=(root) NOPASSWD: CG_<VM>`); it checks that the
-// caller may open VM now, then starts the viewer as the caller and feeds it the .vv on stdin.
+// open-console: the sudo target. sudo runs it as root (a rule naming `CG_<VM>` for the caller's `#uid`, her set's
+// `User_Alias` or a `%#gid`); it checks that the caller may open VM now, then starts the viewer as the caller and
+// feeds it the .vv on stdin.
 //
 // SMALL ON PURPOSE: it runs as root on a user's request. As root it does only this: read the root-only table,
 // look up the caller's passwd entry, and start the viewer with the caller's uid, the viewer group, no
