@@ -87,8 +87,9 @@ export async function nftReplace(run: Exec, table: string): Promise<void> {
 }
 
 /**
- * What a command knows of our live table: nft's listing (null: no table) and the generation before it was taken, or — while the ruleset generation has
- * not moved since our last load — that the kernel holds exactly the text we loaded then (`loaded.nft`).
+ * What a command knows of our live table: nft's listing (null: no table) with the generation read before it, or —
+ * while the ruleset generation has not moved since our last load — that the kernel holds exactly the text we
+ * loaded then (`loaded.nft`).
  */
 export type NftLive = { kind: 'listed'; listing: string | null; generation: Generation | null } | { kind: 'sealed'; generation: Generation; loadedFile: string; loadedSha: string };
 
@@ -136,9 +137,15 @@ export function nftStep(run: Exec, table: string, denyOnly: string, live?: NftLi
       // Hashing 100,000 elements takes a while: it runs while nft loads them.
       const [elements, file] = [nftElements(table), loadedSha(table)];
       await loading;
-      const terse = await nftListTerse(run);
       const g1 = await rulesetGeneration(run);
-      seal = { skeleton: nftSkeleton(terse ?? ''), elements, file, generation: nextGeneration(g0, g1) ? g1 : null };
+      const terse = await nftListTerse(run);
+      const g2 = await rulesetGeneration(run);
+      // Ours alone: our load was the only transaction, and none came before the terse listing. When another
+      // one came between, what the listing shows may not be ours: recorded as unknown, so the next check sees a
+      // difference (drift) and the next apply loads and seals again. Without generations, trust the listing.
+      const known = g0 !== null && g1 !== null;
+      const ours = nextGeneration(g0, g1) && sameGeneration(g1, g2);
+      seal = { skeleton: known && !ours ? 'unknown' : nftSkeleton(terse ?? ''), elements, file, generation: ours ? g1 : null };
     },
     sealed: () => seal,
     rollback: async (previous) => {
