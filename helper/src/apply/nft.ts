@@ -1,11 +1,11 @@
 // nftables: our table is filled in place, listed canonically, and deleted only by `remove`; nothing outside
 // `inet consolegate` is touched.
-import { createHash } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { mustExec, type Exec } from '../system/exec.js';
 import { withNssShim } from '../system/nss-shim.js';
+import { sha256 } from '../plan/digest.js';
 import { NFT_TABLE } from '../plan/nft.js';
 import { nftElements, nftSkeleton } from '../plan/nft-fingerprint.js';
 import { canonicalListing, replaceScript } from '../plan/nft-replace.js';
@@ -105,17 +105,12 @@ export interface NftSeal {
   generation: Generation | null;
 }
 
-/** sha256 of a loaded table's text, as NftSeal.file records it. */
-export function loadedSha(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 /** The text `live` stands for: the listing, or loaded.nft when it is still what we loaded (else a fresh listing). */
 async function liveText(run: Exec, live: NftLive | undefined): Promise<string | null> {
   if (live === undefined) return nftListOwned(run);
   if (live.kind === 'listed') return live.listing;
   const text = await readFile(live.loadedFile, 'utf8').catch(() => null);
-  return text !== null && loadedSha(text) === live.loadedSha ? text : nftListOwned(run);
+  return text !== null && sha256(text) === live.loadedSha ? text : nftListOwned(run);
 }
 
 /**
@@ -135,7 +130,7 @@ export function nftStep(run: Exec, table: string, denyOnly: string, live?: NftLi
       const start = live?.kind === 'sealed' && !sameGeneration(g0, live.generation) ? await nftListOwned(run) : before;
       const loading = nftLoad(run, replaceScript(start, table));
       // Hashing 100,000 elements takes a while: it runs while nft loads them.
-      const [elements, file] = [nftElements(table), loadedSha(table)];
+      const [elements, file] = [nftElements(table), sha256(table)];
       await loading;
       const g1 = await rulesetGeneration(run);
       const terse = await nftListTerse(run);

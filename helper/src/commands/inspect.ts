@@ -1,5 +1,4 @@
 // Compares the live system with a plan: the differences are "changes pending" for plan and "drift" for status.
-import { createHash } from 'node:crypto';
 import { iptablesFingerprint, otherBackendRules } from '../apply/firewall.js';
 import { nftListOwned, type NftLive } from '../apply/nft.js';
 import { listViews, TABLE_SPEC, type StateFile } from '../apply/state.js';
@@ -7,7 +6,7 @@ import { readAclsOf, readView, viewFile, viewMatches } from '../apply/view-files
 import { sealHolds } from '../apply/view-seal.js';
 import { nftElements, nftSkeleton } from '../plan/nft-fingerprint.js';
 import { statePaths } from '../paths.js';
-import type { PlanDigest } from '../plan/digest.js';
+import { sha256, type PlanDigest } from '../plan/digest.js';
 import type { Exec } from '../system/exec.js';
 import { matchesHash, statIfExists } from '../system/fs.js';
 
@@ -95,5 +94,5 @@ async function firewallCondition(run: Exec, plan: PlanDigest, state: StateFile |
   const loaded = state?.firewall.loaded;
   if (loaded) return nftSkeleton(listing) === loaded.skeleton && nftElements(listing) === loaded.elements ? 'intact' : 'changed';
   // A state written before `loaded` existed: the canonical listing's hash right after loading.
-  return state?.firewall.live === createHash('sha256').update(listing).digest('hex') ? 'intact' : 'changed';
+  return state?.firewall.live === sha256(listing) ? 'intact' : 'changed';
 }

@@ -1,14 +1,14 @@
 // What our nft table holds, as two hashes that do not depend on how it was spelled or listed, so drift is found
 // without listing 100,000 elements after each load: the skeleton (chains, set declarations) as nft itself spells
 // it, from a terse listing that skips elements, and the elements, which we spell the way nft lists them.
-import { createHash } from 'node:crypto';
+import { sha256 } from './digest.js';
 import { canonicalListing, splitTable } from './nft-replace.js';
 
 const ELEMENTS = /\n\t\telements = \{[^}]*\}/g;
 
 /** sha256 of a listing without its set elements, objects in canonical order (`nft -t` prints no elements). */
 export function nftSkeleton(listing: string): string {
-  return sha(canonicalListing(listing.replace(ELEMENTS, '')));
+  return sha256(canonicalListing(listing.replace(ELEMENTS, '')));
 }
 
 /**
@@ -26,11 +26,7 @@ export function nftElements(text: string): string {
     const interval = /\n\t\tflags [^\n]*\binterval\b/.test(body);
     sets.push(`${o.kind} ${o.name}\n${(interval ? mergedIntervals(raw) : raw.map(canonicalElement).sort()).join(',')}`);
   }
-  return sha(sets.sort().join('\n'));
-}
-
-function sha(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return sha256(sets.sort().join('\n'));
 }
 
 /** `a . b . c`, with each IPv6 address in its canonical (RFC 5952) spelling. */
