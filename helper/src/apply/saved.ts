@@ -1,8 +1,8 @@
 // The firewall in force, saved as data (firewall.json, root-only): what boot and `watch` load without reading the
 // policy, and the "previous" side of fail-closed (plan/fail-closed.ts).
-import { createHash } from 'node:crypto';
 import { ConsolegateError, messageOf } from '../errors.js';
 import type { FirewallModel } from '../plan/firewall-model.js';
+import { sha256 } from '../plan/digest.js';
 import { renderNft } from '../plan/nft.js';
 import { restoreScript } from '../plan/nft-replace.js';
 import type { Backend } from '../plan/plan.js';
@@ -29,7 +29,14 @@ const SPEC = { mode: 0o600, uid: 0, gid: 0 };
 /** Reads firewall.json, or null when nothing was saved (or it is unreadable: then nothing is known). */
 export async function readSaved(stateDir: string): Promise<SavedFirewall | null> {
   const text = await readIfExists(statePaths(stateDir).firewall).catch(() => null);
-  if (text === null) return null;
+  return text === null ? null : parseSaved(text);
+}
+
+/** What firewall.json says of itself, without its model (which is megabytes at 100,000 entitlements). */
+export type SavedHead = Omit<SavedFirewall, 'model'>;
+
+/** firewall.json's text parsed and checked as readSaved does it. */
+function parseSaved(text: string): SavedFirewall | null {
   try {
     const saved = JSON.parse(text) as SavedFirewall;
     return saved.version === 1 && (saved.backend === 'nftables' || saved.backend === 'iptables') && Array.isArray(saved.model?.groups) ? saved : null;
@@ -38,18 +45,14 @@ export async function readSaved(stateDir: string): Promise<SavedFirewall | null>
   }
 }
 
-/** What firewall.json says of itself, without its model (which is megabytes at 100,000 entitlements). */
-export type SavedHead = Omit<SavedFirewall, 'model'>;
+// writeSaved puts `model` last, and a JSON string cannot hold the raw characters `,"model":` (its quotes would be
+// escaped), so the first such run ends the head.
+const MODEL_KEY = ',"model":';
 
-/**
- * firewall.json's fields before the model, or null as readSaved would. writeSaved puts `model` last, and a JSON
- * string cannot hold the raw characters `,"model":` (its quotes would be escaped), so the first such run ends the head.
- */
-export async function readSavedHead(stateDir: string): Promise<SavedHead | null> {
-  const text = await readIfExists(statePaths(stateDir).firewall).catch(() => null);
-  if (text === null) return null;
-  const end = text.indexOf(',"model":');
-  if (end < 0) return readSaved(stateDir);
+/** The fields before the model in firewall.json's text, or null as readSaved would say. */
+function headOf(text: string): SavedHead | null {
+  const end = text.indexOf(MODEL_KEY);
+  if (end < 0) return parseSaved(text);
   try {
     const head = JSON.parse(`${text.slice(0, end)}}`) as SavedHead;
     return head.version === 1 && (head.backend === 'nftables' || head.backend === 'iptables') ? head : null;
@@ -58,13 +61,19 @@ export async function readSavedHead(stateDir: string): Promise<SavedHead | null>
   }
 }
 
+/** firewall.json's fields before the model, without parsing the model. */
+export async function readSavedHead(stateDir: string): Promise<SavedHead | null> {
+  const text = await readIfExists(statePaths(stateDir).firewall).catch(() => null);
+  return text === null ? null : headOf(text);
+}
+
 /** True when firewall.json records a successful apply for `backend` of the model whose sha256 is `modelSha` (PlanDigest.model). */
 export async function savedIsCurrent(stateDir: string, backend: Backend, modelSha: string): Promise<boolean> {
   const text = await readIfExists(statePaths(stateDir).firewall).catch(() => null);
-  const at = text?.indexOf(',"model":') ?? -1;
+  const at = text?.indexOf(MODEL_KEY) ?? -1;
   if (text === null || text === undefined || at < 0 || !text.endsWith('}\n')) return false;
-  if (createHash('sha256').update(text.slice(at + ',"model":'.length, -2)).digest('hex') !== modelSha) return false;
-  const head = await readSavedHead(stateDir);
+  if (sha256(text.slice(at + MODEL_KEY.length, -2)) !== modelSha) return false;
+  const head = headOf(text);
   return head !== null && head.reason === 'applied' && head.backend === backend;
 }
 
