@@ -87,7 +87,7 @@ export async function prepareLive(ctx: Context): Promise<LivePrepared> {
     seal && generation && sameGeneration(seal.generation, generation) ? { kind: 'sealed', generation, loadedFile: statePaths(ctx.paths.stateDir).loaded, loadedSha: seal.file } : null;
   const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
   const files = await policyFilesNow(ctx);
-  const cached = await cachedDigest(ctx, renderOptions(ctx)).catch(() => null);
+  const cached = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => null);
   const prepared = cached === null ? await prepare(ctx) : null;
   const digest = cached ?? digestOf(prepared!.plan);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });

@@ -109,10 +109,10 @@ async function readCache(stateDir: string): Promise<PlanCache | null> {
   }
 }
 
-/** The cached digest when every input is what it was, else null (then the caller parses and renders). */
-export async function cachedDigest(ctx: Context, opts: Omit<PlanOptions, 'backend'>): Promise<PlanDigest | null> {
+/** The cached digest when every input is what it was, else null (then the caller parses and renders). `files`: policyFilesNow(). */
+export async function cachedDigest(ctx: Context, files: string, opts: Omit<PlanOptions, 'backend'>): Promise<PlanDigest | null> {
   const cache = await readCache(ctx.paths.stateDir);
-  if (cache === null || (await policyFiles(ctx.paths.policy, ctx.paths.policyDir)) !== cache.files) return null;
+  if (cache === null || files !== cache.files) return null;
   const facts = await gatherFacts(askingPolicy(cache.questions), { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = await chooseBackend(ctx.exec, cache.questions.backend);
   const key = await cacheKey(cache.files, facts, backend, opts, ctx.strict);
