@@ -67,7 +67,7 @@ export function readView(file: string, acls: Map<string, string[]>): ViewState |
 
 /** True when a view holds content whose viewHash is `hash`, root:root 0640 with exactly uid's ACL. */
 export function viewMatches(v: ViewState | null, uid: number, hash: string): boolean {
-  return v !== null && v.file.content !== null && viewHash(v.file.content) === hash && v.file.spec.mode === VIEW_SPEC.mode && v.file.spec.uid === VIEW_SPEC.uid && v.file.spec.gid === VIEW_SPEC.gid && v.acl.join('\n') === viewAcl(uid).join('\n');
+  return v !== null && v.file.content !== null && viewHash(v.file.content) === hash && viewIsCurrent(v, uid, v.file.content);
 }
 
 /** True when a view is exactly what `uid` should have. */

@@ -79,14 +79,14 @@ async function upToDate(ctx: Context, live: LivePrepared, started: number): Prom
   await chmod(ctx.paths.stateDir, 0o755);
   await spare(ctx, 'the ruleset generation', () => reseal(ctx, live));
   // Saved by a version that did not save its rules (boot and watch need them): that needs the model itself.
+  const { prepared } = live;
   if (!(await savedIsCurrent(ctx.paths.stateDir, digest.backend, digest.model))) {
-    const prepared = live.prepared ?? (await prepare(ctx));
-    await writeSaved(ctx.paths.stateDir, { backend: prepared.plan.backend, reason: 'applied', model: prepared.plan.firewall });
+    const { plan } = prepared ?? (await prepare(ctx));
+    await writeSaved(ctx.paths.stateDir, { backend: plan.backend, reason: 'applied', model: plan.firewall });
   }
-  const prepared = live.prepared;
   if (prepared) await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx)));
   const users = Object.keys(digest.views).length;
-  if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: digest.backend, grants: digest.grants, users, skipped: digest.skipped, plan: live.prepared ? 'rendered' : 'cached', ms: Date.now() - started });
+  if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: digest.backend, grants: digest.grants, users, skipped: digest.skipped, plan: prepared ? 'rendered' : 'cached', ms: Date.now() - started });
   else ctx.out.line(`up to date: backend ${digest.backend}, ${digest.grants} grant(s) for ${users} user(s), ${digest.skipped.length} skipped`);
 }
 
