@@ -115,3 +115,18 @@ export const XT_DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as cons
 
 /** Log rate limit: enough to see who tried, not enough to flood the journal. */
 export const LOG_RATE = { perSecond: 10, burst: 20 } as const;
+
+/**
+ * `text(addr, port)` made once per endpoint and looked up for every other tuple to it: the renderers write 100,000
+ * lines that differ only in the uid, and building their endpoint part each time was most of their cost.
+ */
+export function perEndpoint(text: (addr: string, port: number) => string): (t: Tuple) => string {
+  const byAddr = new Map<string, Map<number, string>>();
+  return (t) => {
+    let byPort = byAddr.get(t.addr);
+    if (!byPort) byAddr.set(t.addr, (byPort = new Map()));
+    let s = byPort.get(t.port);
+    if (s === undefined) byPort.set(t.port, (s = text(t.addr, t.port)));
+    return s;
+  };
+}

@@ -1,6 +1,6 @@
 // iptables-restore / ip6tables-restore input for the fallback backend: our own chains, loaded with --noflush.
 import type { PortRange } from '../policy/types.js';
-import { LOG_RATE, XT_DAYS, type FirewallModel, type Tuple } from './firewall-model.js';
+import { LOG_RATE, perEndpoint, XT_DAYS, type FirewallModel, type Tuple } from './firewall-model.js';
 import { clock, lastSecond, type UtcSlot } from './utc.js';
 
 /** Our chain for local connections; OUTPUT jumps to it first and nothing else of OUTPUT is ours. */
@@ -48,15 +48,11 @@ export function renderIptables(m: FirewallModel, family: 4 | 6, opts: JumpOption
       if (tuples.length === 0) continue;
       // 100,000 rules: one string, the parts that do not change per tuple made once.
       const tail = ` --gid-owner ${m.viewerGid}${time} -j RETURN`;
-      const head = new Map<string, Map<number, string>>();
+      const head = perEndpoint((addr, port) => `\n-A ${IPT_CHAIN} -d ${addr}${host} -p tcp --dport ${port} -m owner --uid-owner `);
       let rules = '';
       for (let i = 0; i < tuples.length; i++) {
         const t = tuples[i]!;
-        let byPort = head.get(t.addr);
-        if (!byPort) head.set(t.addr, (byPort = new Map()));
-        let start = byPort.get(t.port);
-        if (start === undefined) byPort.set(t.port, (start = `\n-A ${IPT_CHAIN} -d ${t.addr}${host} -p tcp --dport ${t.port} -m owner --uid-owner `));
-        rules += start + t.uid + tail;
+        rules += head(t) + t.uid + tail;
       }
       out.push(rules.slice(1));
     }

@@ -1,5 +1,5 @@
 // The nftables ruleset: one table `inet consolegate`, as the block `nft list` would show it.
-import { LOG_RATE, NFT_DAYS, type FirewallModel, type Tuple } from './firewall-model.js';
+import { LOG_RATE, NFT_DAYS, perEndpoint, type FirewallModel, type Tuple } from './firewall-model.js';
 import { clock, lastSecond, type UtcSlot } from './utc.js';
 
 /** nft's name for our table; nothing else in the ruleset is ours. */
@@ -42,16 +42,11 @@ export function renderNft(m: FirewallModel): string {
 function set(name: string, addrType: string, tuples: Tuple[]): string[] {
   if (tuples.length === 0) return [];
   // One string for all elements: 100,000 lines, no per-line array entries to join again.
-  // The ` . address . port` part of an element is made once per endpoint, not once per tuple.
-  const endpoint = new Map<string, Map<number, string>>();
+  const rest = perEndpoint((addr, port) => ` . ${addr} . ${port}`);
   let elements = '';
   for (let i = 0; i < tuples.length; i++) {
     const t = tuples[i]!;
-    let byPort = endpoint.get(t.addr);
-    if (!byPort) endpoint.set(t.addr, (byPort = new Map()));
-    let rest = byPort.get(t.port);
-    if (rest === undefined) byPort.set(t.port, (rest = ` . ${t.addr} . ${t.port}`));
-    elements += ',\n\t\t\t' + t.uid + rest;
+    elements += ',\n\t\t\t' + t.uid + rest(t);
   }
   return [`\tset ${name} {`, `\t\ttype uid . ${addrType} . inet_service`, '\t\telements = {', elements.slice(2), '\t\t}', '\t}', ''];
 }
