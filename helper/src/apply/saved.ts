@@ -1,14 +1,15 @@
 // The firewall in force, saved as data (firewall.json, root-only): what boot and `watch` load without reading the
 // policy, and the "previous" side of fail-closed (plan/fail-closed.ts).
+import { rename, rm } from 'node:fs/promises';
 import { ConsolegateError, messageOf } from '../errors.js';
 import type { FirewallModel } from '../plan/firewall-model.js';
-import { sha256 } from '../plan/digest.js';
+import { modelText, sha256 } from '../plan/digest.js';
 import { renderNft } from '../plan/nft.js';
 import { restoreScript } from '../plan/nft-replace.js';
 import type { Backend } from '../plan/plan.js';
 import { statePaths } from '../paths.js';
 import type { Exec } from '../system/exec.js';
-import { readIfExists, writeAtomic } from '../system/fs.js';
+import { readIfExists, writeAtomic, writeTemp } from '../system/fs.js';
 import { loadChain } from './iptables.js';
 import { nftLoad, nftReplace } from './nft.js';
 import type { Step } from './step.js';
@@ -77,19 +78,36 @@ export async function savedIsCurrent(stateDir: string, backend: Backend, modelSh
   return head !== null && head.reason === 'applied' && head.backend === backend;
 }
 
+/** firewall.json's text: the head, then the model last (headOf and savedIsCurrent rely on that). */
+function savedText(saved: Omit<SavedFirewall, 'version' | 'savedAt'>): string {
+  const { model, ...rest } = saved;
+  const head: SavedHead = { version: 1, savedAt: new Date().toISOString(), ...rest };
+  return `${JSON.stringify(head).slice(0, -1)}${MODEL_KEY}${modelText(model)}}\n`;
+}
+
 /** Writes firewall.json atomically (temp file, fsync, rename). */
 export async function writeSaved(stateDir: string, saved: Omit<SavedFirewall, 'version' | 'savedAt'>): Promise<void> {
-  const full: SavedFirewall = { version: 1, savedAt: new Date().toISOString(), ...saved };
-  await writeAtomic(statePaths(stateDir).firewall, JSON.stringify(full) + '\n', SPEC);
+  await writeAtomic(statePaths(stateDir).firewall, savedText(saved), SPEC);
 }
 
 /** The transaction step that records a successful apply's model; rollback puts the previous file back. */
 export function savedStep(stateDir: string, backend: Backend, model: FirewallModel): Step<string | null> {
   const file = statePaths(stateDir).firewall;
+  // Megabytes at 100,000 entitlements: written (and fsynced) under a temp name while the firewall loads.
+  let staged: string | null = null;
+  const stage = () => writeTemp(file, savedText({ backend, reason: 'applied', model }), SPEC);
   return {
     name: 'saved firewall',
     snapshot: () => readIfExists(file),
-    apply: () => writeSaved(stateDir, { backend, reason: 'applied', model }),
+    stage: async () => {
+      staged = await stage();
+    },
+    discard: async () => {
+      if (staged !== null) await rm(staged, { force: true });
+    },
+    apply: async () => {
+      await rename(staged ?? (staged = await stage()), file);
+    },
     rollback: async (previous) => {
       if (previous !== null) await writeAtomic(file, previous, SPEC);
     },

@@ -2,14 +2,13 @@
 // ACL), and state.json (what apply did).
 import { rmSync } from 'node:fs';
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { statePaths } from '../paths.js';
 import type { Backend } from '../plan/plan.js';
 import type { Exec } from '../system/exec.js';
 import { readIfExists, sameState, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
 import type { NftSeal } from './nft.js';
 import type { Step } from './step.js';
-import { readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, type ViewState, type ViewWrite } from './view-files.js';
+import { inViews, readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, stageViews, type StagedViews, type ViewState, type ViewWrite } from './view-files.js';
 import { sealHolds, sealViews, type ViewSeals } from './view-seal.js';
 import type { ViewerOriginal } from './viewer.js';
 
@@ -82,11 +81,27 @@ export const TABLE_SPEC = { mode: 0o600, uid: 0, gid: 0 } as const;
 export function stateStep(c: StateContent): Step<StateSnapshot> {
   const p = statePaths(c.stateDir);
   let before: StateSnapshot | null = null;
+  let staged: StagedViews | null = null;
   // Views the last apply sealed that still hold the planned content: nothing to read, write or restore.
   const untouched = new Set<string>();
   for (const uid of c.views.keys()) {
     const file = viewFile(p.views, uid);
     if (c.sealedViews ? c.sealedViews.has(uid) : sealHolds(c.sealed, uid, file, c.hashes[uid]!)) untouched.add(file);
+  }
+  // The views this apply writes, under temp names with their ACLs (transaction.ts: while the firewall loads).
+  async function stageWrites(): Promise<StagedViews> {
+    await mkdir(p.views, { recursive: true, mode: 0o755 });
+    await chmod(p.views, 0o755);
+    const pending = [...c.views].filter(([uid]) => !untouched.has(viewFile(p.views, uid)));
+    const acls = before === null ? await readAclsOf(c.exec, p.views, pending.map(([uid]) => viewFile(p.views, uid))) : null;
+    const writes: ViewWrite[] = [];
+    for (const [uid, v] of pending) {
+      const file = viewFile(p.views, uid);
+      // The snapshot has read every view this loop writes (absent ones as null); read only without one.
+      const now = before?.views.has(file) ? before.views.get(file)! : readView(file, acls ?? new Map());
+      if (!viewIsCurrent(now, uid, v.content)) writes.push({ file, content: v.content, spec: VIEW_SPEC, acl: viewAcl(uid) });
+    }
+    return stageViews(c.exec, writes);
   }
   return {
     name: 'state directory',
@@ -98,22 +113,16 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       for (const f of files) if (!views.has(f)) views.set(f, present.has(f) ? readView(f, acls) : null);
       return (before = { files: await Promise.all([p.table, p.loaded, p.state].map(snapshotFile)), views });
     },
+    stage: async () => {
+      staged = await stageWrites();
+    },
+    discard: async () => staged?.discard(),
     apply: async () => {
-      await mkdir(p.views, { recursive: true, mode: 0o755 });
-      await chmod(p.views, 0o755);
+      const views = staged ?? (staged = await stageWrites());
       await writeAtomic(p.table, c.table, TABLE_SPEC);
       if (c.loadedNft === null) await rm(p.loaded, { force: true });
       else await writeAtomic(p.loaded, c.loadedNft, TABLE_SPEC, { fsync: false });
-      const pending = [...c.views].filter(([uid]) => !untouched.has(viewFile(p.views, uid)));
-      const acls = before === null ? await readAclsOf(c.exec, p.views, pending.map(([uid]) => viewFile(p.views, uid))) : null;
-      const writes: ViewWrite[] = [];
-      for (const [uid, v] of pending) {
-        const file = viewFile(p.views, uid);
-        // The snapshot has read every view this loop writes (absent ones as null); read only without one.
-        const now = before?.views.has(file) ? before.views.get(file)! : readView(file, acls ?? new Map());
-        if (!viewIsCurrent(now, uid, v.content)) writes.push({ file, content: v.content, spec: VIEW_SPEC, acl: viewAcl(uid) });
-      }
-      await writeViews(c.exec, writes);
+      views.commit();
       const keep = new Set([...c.views.keys()].map((uid) => viewFile(p.views, uid)));
       for (const f of await listViews(p.views)) if (!keep.has(f)) rmSync(f, { force: true });
       // Untouched views keep their seals; the others are sealed as they are now.
@@ -148,7 +157,7 @@ function sameView(now: ViewState | null, was: ViewState): boolean {
 /** Paths of the view files present now. */
 export async function listViews(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).filter((n) => /^\d+\.json$/.test(n)).map((n) => path.join(dir, n));
+    return (await readdir(dir)).filter((n) => /^\d+\.json$/.test(n)).map((n) => inViews(dir, n));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;

@@ -4,6 +4,13 @@
 export interface Step<S = unknown> {
   name: string;
   snapshot(): Promise<S>;
+  /**
+   * Optional: prepares everything `apply` puts in place without changing anything anyone reads (temp files), while
+   * the steps before it apply; `apply` then only makes it visible, and stages first itself if this never ran.
+   */
+  stage?(): Promise<void>;
+  /** Removes what `stage` left and `apply` did not make visible; safe after a partial or complete apply. */
+  discard?(): Promise<void>;
   apply(): Promise<void>;
   rollback(snapshot: S): Promise<void>;
 }

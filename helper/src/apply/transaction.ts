@@ -1,4 +1,5 @@
 // Apply as one transaction: snapshot every system we own, apply in order, on failure roll back in reverse.
+import { setImmediate as nextTick } from 'node:timers/promises';
 import { ConsolegateError, messageOf } from '../errors.js';
 import type { Step } from './step.js';
 
@@ -6,6 +7,23 @@ import type { Step } from './step.js';
 export interface TransactionLog {
   info(message: string): void;
   warn(message: string): void;
+}
+
+/**
+ * Starts the steps' staging one after another, from the next turn of the event loop on (so the step applying now
+ * gets its commands started first). Each promise settles when that step is staged; failures surface in its apply.
+ */
+function startStaging(steps: Step[]): Map<Step, Promise<void>> {
+  const staged = new Map<Step, Promise<void>>();
+  let previous: Promise<unknown> = nextTick();
+  for (const s of steps) {
+    if (!s.stage) continue;
+    const p = previous.then(() => s.stage!());
+    p.catch(() => undefined); // awaited by the step's turn, or by the cleanup after a failure
+    staged.set(s, p);
+    previous = p.catch(() => undefined);
+  }
+  return staged;
 }
 
 /** Runs the steps; throws APPLY_FAILED naming the failed step after rolling every touched step back. */
@@ -19,9 +37,15 @@ export async function runTransaction(steps: Step[], log: TransactionLog): Promis
     }
   }
   let done = 0;
+  let staged = new Map<Step, Promise<void>>();
   try {
     for (const s of steps) {
-      await s.apply();
+      await (staged.get(s) ?? s.stage?.());
+      const applying = s.apply();
+      // The first step loads the firewall, which is nft's or iptables' work on the other core: the later steps
+      // write their files meanwhile, invisibly, so that each of them then only has to rename.
+      if (done === 0) staged = startStaging(steps.slice(1));
+      await applying;
       done++;
     }
   } catch (err) {
@@ -36,6 +60,10 @@ export async function runTransaction(steps: Step[], log: TransactionLog): Promis
         rollbackErrors.push(`${s.name}: ${messageOf(rbErr)}`);
         log.warn(`rollback of ${s.name} failed: ${messageOf(rbErr)}`);
       }
+    }
+    for (const [s, staging] of staged) {
+      await staging.catch(() => undefined);
+      await s.discard?.().catch((dErr: unknown) => log.warn(`${s.name}: could not remove staged files: ${messageOf(dErr)}`));
     }
     const suffix = rollbackErrors.length ? `; rollback incomplete (${rollbackErrors.join('; ')})` : '; previous state restored';
     throw new ConsolegateError('APPLY_FAILED', `${failed?.name ?? 'apply'}: ${messageOf(err)}${suffix}`, { cause: err });

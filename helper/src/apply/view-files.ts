@@ -1,7 +1,8 @@
 // View files: root:root 0640 with one ACL entry `user:<uid>:r`, so only their user reads them and she owns
 // nothing root ever opens (no lease, chmod, truncate or FIFO of hers can make apply wait or fail).
 import { closeSync, existsSync, fchmodSync, fchownSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import path from 'node:path';
+import { setImmediate as nextTick } from 'node:timers/promises';
+import { messageOf } from '../errors.js';
 import { viewHash } from '../plan/digest.js';
 import { mustExec, type Exec } from '../system/exec.js';
 import { readFileStateSync, sameState, tempPathFor, type FileSpec, type FileState } from '../system/fs.js';
@@ -83,15 +84,27 @@ export interface ViewWrite {
   acl: string[];
 }
 
+/** Views written under temp names with their ACLs: `commit` renames them into place, `discard` removes them. */
+export interface StagedViews {
+  commit(): void;
+  discard(): void;
+}
+
+// Writing 10,000 temp files takes a while: the event loop gets a turn between batches (transaction.ts stages
+// views while the firewall loads, and that load is driven by this same loop).
+const BATCH = 256;
+
 /**
- * Replaces each file atomically: all temp files are written, then one `setfacl --restore` gives each its ACL,
- * then each is renamed into place, so no view is ever visible without its ACL. No fsync: apply rewrites views.
+ * Writes each view to a temp file beside it, root:root 0600 until written, then one `setfacl --restore` gives each
+ * its ACL; nothing is visible under a view's name until `commit`, so no view is ever seen without its ACL.
+ * No fsync: apply rewrites views. On failure, the temp files written so far are removed.
  */
-export async function writeViews(run: Exec, writes: ViewWrite[]): Promise<void> {
-  if (writes.length === 0) return;
+export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<StagedViews> {
   const temps: string[] = [];
+  const discard = () => temps.forEach((t) => rmSync(t, { force: true }));
   try {
-    for (const w of writes) {
+    for (const [i, w] of writes.entries()) {
+      if (i > 0 && i % BATCH === 0) await nextTick();
       const tmp = tempPathFor(w.file);
       temps.push(tmp);
       const fd = openSync(tmp, 'wx', 0o600);
@@ -103,18 +116,41 @@ export async function writeViews(run: Exec, writes: ViewWrite[]): Promise<void> 
         closeSync(fd);
       }
     }
-    const restore = writes.map((w, i) => `# file: ${quote(temps[i]!)}\n${w.acl.join('\n')}\n`).join('\n');
-    await mustExec(run, ['setfacl', `--restore=-`], { input: restore }).catch((err: unknown) => {
-      throw new Error(`${err instanceof Error ? err.message : String(err)} (setfacl is in the package acl; the filesystem must support POSIX ACLs)`, { cause: err });
-    });
-    writes.forEach((w, i) => renameSync(temps[i]!, w.file));
+    if (writes.length > 0) {
+      const restore = writes.map((w, i) => `# file: ${quote(temps[i]!)}\n${w.acl.join('\n')}\n`).join('\n');
+      await mustExec(run, ['setfacl', `--restore=-`], { input: restore }).catch((err: unknown) => {
+        throw new Error(`${messageOf(err)} (setfacl is in the package acl; the filesystem must support POSIX ACLs)`, { cause: err });
+      });
+    }
   } catch (err) {
-    for (const t of temps) rmSync(t, { force: true });
-    throw new Error(`views: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    discard();
+    throw new Error(`views: ${messageOf(err)}`, { cause: err });
   }
+  return {
+    commit: () => {
+      try {
+        writes.forEach((w, i) => renameSync(temps[i]!, w.file));
+      } catch (err) {
+        discard();
+        throw new Error(`views: ${messageOf(err)}`, { cause: err });
+      }
+    },
+    discard,
+  };
+}
+
+/** Replaces each file atomically (stageViews, then commit at once). */
+export async function writeViews(run: Exec, writes: ViewWrite[]): Promise<void> {
+  (await stageViews(run, writes)).commit();
 }
 
 /** The path of uid's view in `dir`. */
 export function viewFile(dir: string, uid: number): string {
-  return path.join(dir, `${uid}.json`);
+  return inViews(dir, `${uid}.json`);
+}
+
+/** `name` in the views directory, spelled as viewFile spells it (files are compared by these strings). */
+export function inViews(dir: string, name: string): string {
+  // Asked 10,000 times per apply at 100,000 entitlements, where path.join's normalising costs tens of ms.
+  return `${dir.endsWith('/') ? dir : `${dir}/`}${name}`;
 }

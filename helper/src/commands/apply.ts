@@ -48,8 +48,10 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     // What is live is read under the lock (our nft table known from the ruleset generation, or listed meanwhile),
     // and the plan's digest, from the plan cache when nothing it depends on changed.
     const live = await prepareLive(ctx);
-    // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets).
-    if (live.digest.viewer.gid !== null && (await inspect(ctx.exec, live.digest, ctx.paths, live)).length === 0) {
+    // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets). Rules
+    // other than the last apply's are a difference already, and the state step checks the views itself.
+    const rulesChanged = live.state?.firewall.rendered !== live.digest.firewall;
+    if (live.digest.viewer.gid !== null && !rulesChanged && (await inspect(ctx.exec, live.digest, ctx.paths, live)).length === 0) {
       await upToDate(ctx, live, started);
       return 'ok';
     }

@@ -1,5 +1,6 @@
 // A plan as hashes: enough to tell whether the system matches it, small enough to keep between runs.
 import crypto, { createHash } from 'node:crypto';
+import type { FirewallModel } from './firewall-model.js';
 import type { Skipped } from './grants.js';
 import { renderNft } from './nft.js';
 import { renderIptables } from './iptables.js';
@@ -34,6 +35,14 @@ export function viewHash(content: string): string {
   return (oneShot ? oneShot('sha256', content, 'base64') : createHash('sha256').update(content).digest('base64')).slice(0, 22);
 }
 
+const modelTexts = new WeakMap<FirewallModel, string>();
+/** A firewall model as firewall.json holds it (JSON.stringify, megabytes at 100,000): made once per model. */
+export function modelText(model: FirewallModel): string {
+  let text = modelTexts.get(model);
+  if (text === undefined) modelTexts.set(model, (text = JSON.stringify(model)));
+  return text;
+}
+
 /** The digest of a rendered plan. */
 export function digestOf(plan: Plan): PlanDigest {
   const views: Record<string, string> = {};
@@ -42,5 +51,5 @@ export function digestOf(plan: Plan): PlanDigest {
     plan.backend === 'nftables'
       ? sha256(plan.nft ?? renderNft(plan.firewall))
       : sha256(renderIptables(plan.firewall, 4, { addJump: false }) + renderIptables(plan.firewall, 6, { addJump: false }));
-  return { backend: plan.backend, viewer: plan.viewer, firewall, sudoers: sha256(plan.sudoers), table: sha256(plan.table), views, model: sha256(JSON.stringify(plan.firewall)), grants: plan.grants.length, skipped: plan.skipped };
+  return { backend: plan.backend, viewer: plan.viewer, firewall, sudoers: sha256(plan.sudoers), table: sha256(plan.table), views, model: sha256(modelText(plan.firewall)), grants: plan.grants.length, skipped: plan.skipped };
 }
