@@ -66,8 +66,8 @@ export interface StateContent {
   loadedNft: string | null;
   /** The views as the last apply sealed them: those that still hold are neither read nor snapshotted. */
   sealed: ViewSeals | undefined;
-  /** viewHash of each planned view (PlanDigest.views). */
-  hashes: Record<string, string>;
+  /** viewHash of each planned view (PlanDigest.views), asked for only where needed (hashing 10,000 views takes a while). */
+  hashes: () => Record<string, string>;
   /** uids whose seal inspect already found holding, if it looked. */
   sealedViews?: Set<number>;
   /** Builds state.json once the firewall is loaded (it records what was loaded), given the views' new seals. */
@@ -84,9 +84,15 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
   let staged: StagedViews | null = null;
   // Views the last apply sealed that still hold the planned content: nothing to read, write or restore.
   const untouched = new Set<string>();
-  for (const uid of c.views.keys()) {
-    const file = viewFile(p.views, uid);
-    if (c.sealedViews ? c.sealedViews.has(uid) : sealHolds(c.sealed, uid, file, c.hashes[uid]!)) untouched.add(file);
+  // Without seals (a first apply) nothing is proven untouched, and the views need no hashing before the load.
+  if (c.sealedViews) {
+    for (const uid of c.sealedViews) if (c.views.has(uid)) untouched.add(viewFile(p.views, uid));
+  } else if (c.sealed !== undefined && Object.keys(c.sealed).length > 0) {
+    const hashes = c.hashes();
+    for (const uid of c.views.keys()) {
+      const file = viewFile(p.views, uid);
+      if (sealHolds(c.sealed, uid, file, hashes[uid]!)) untouched.add(file);
+    }
   }
   // The views this apply writes, under temp names with their ACLs (transaction.ts: while the firewall loads).
   async function stageWrites(): Promise<StagedViews> {
@@ -101,7 +107,9 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       const now = before?.views.has(file) ? before.views.get(file)! : readView(file, acls ?? new Map());
       if (!viewIsCurrent(now, uid, v.content)) writes.push({ file, content: v.content, spec: VIEW_SPEC, acl: viewAcl(uid) });
     }
-    return stageViews(c.exec, writes);
+    const staged = await stageViews(c.exec, writes);
+    c.hashes(); // for the seals, while the firewall loads
+    return staged;
   }
   return {
     name: 'state directory',
@@ -133,7 +141,7 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
         if (kept) seals[uid] = kept;
         else fresh.set(uid, v);
       }
-      Object.assign(seals, sealViews(fresh, c.hashes, (uid) => viewFile(p.views, uid)));
+      Object.assign(seals, sealViews(fresh, c.hashes(), (uid) => viewFile(p.views, uid)));
       await writeAtomic(p.state, JSON.stringify(await c.state(seals)) + '\n', { mode: 0o600, uid: 0, gid: 0 });
     },
     rollback: async (snapshot) => {

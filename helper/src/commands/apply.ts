@@ -99,6 +99,11 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
   for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
 
   const previous = live.state;
+  // Two reads that take a while (dpkg-query scans every package's file list) run beside the sudoers check;
+  // neither depends on what this apply changes.
+  const statoverride = dpkgOwns(ctx.exec, plan.viewer.path);
+  const leftover = otherBackendRules(ctx.exec, plan.backend);
+  for (const p of [statoverride, leftover]) p.catch(() => undefined); // awaited below, unless an earlier check throws
   await chmod(ctx.paths.stateDir, 0o755);
   await checkVisudo(ctx.exec).catch((err: unknown) => {
     throw new ConsolegateError('APPLY_FAILED', `sudoers: visudo is not usable (package sudo): ${messageOf(err)}`, { cause: err });
@@ -114,7 +119,7 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
     ctx.out.warn('warning: nss-numeric.so is not beside the helper (or not root-owned): the firewall tools look every uid up in NSS first, which is slow with many entitlements, and an account named like a uid would take its place');
   }
   const steps: Step[] = [firewall.step];
-  const viewerOpts = { path: plan.viewer.path, group: plan.viewer.group, gid, mode: plan.viewer.mode, statoverride: await dpkgOwns(ctx.exec, plan.viewer.path) };
+  const viewerOpts = { path: plan.viewer.path, group: plan.viewer.group, gid, mode: plan.viewer.mode, statoverride: await statoverride };
   const viewer = viewerStep(ctx.exec, viewerOpts);
   const viewerNow = await viewer.snapshot();
   if (viewerNow === null) ctx.out.warn(`warning: viewer ${plan.viewer.path} does not exist; consoles cannot open until virt-viewer is installed and apply runs again`);
@@ -131,7 +136,7 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
         views: plan.views,
         loadedNft: plan.backend === 'nftables' ? plan.nft : null,
         sealed: previous?.views,
-        hashes: digest.views,
+        hashes: () => digest.views,
         // Proven by inspect against the digest it used; valid where this plan wants the same view.
         ...(live.sealedViews ? { sealedViews: new Set([...live.sealedViews].filter((uid) => live.digest.views[uid] === digest.views[uid])) } : {}),
         state: async (views): Promise<StateFile> => ({
@@ -153,7 +158,7 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
   });
 
   // Not only when state.json names the other backend: a switch killed after state.json was written leaves them too.
-  if ((await otherBackendRules(ctx.exec, plan.backend)) !== null) await removeOtherBackend(ctx, plan.backend);
+  if ((await leftover) !== null) await removeOtherBackend(ctx, plan.backend);
   const ms = Date.now() - started;
   if (ctx.json) ctx.out.json({ applied: true, backend: plan.backend, grants: plan.grants.length, users: plan.views.size, skipped: plan.skipped, plan: 'rendered', ms });
   else ctx.out.line(`applied: backend ${plan.backend}, ${plan.grants.length} grant(s) for ${plan.views.size} user(s), ${plan.skipped.length} skipped, ${ms} ms`);

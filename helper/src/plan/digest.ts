@@ -43,13 +43,35 @@ export function modelText(model: FirewallModel): string {
   return text;
 }
 
-/** The digest of a rendered plan. */
+/**
+ * The digest of a rendered plan. The hashes of the views and the model are taken on first use: an apply that loads
+ * new rules needs them only while the firewall loads (apply/state.ts stages them then), not before.
+ */
 export function digestOf(plan: Plan): PlanDigest {
-  const views: Record<string, string> = {};
-  for (const [uid, v] of plan.views) views[uid] = viewHash(v.content);
   const firewall =
     plan.backend === 'nftables'
       ? sha256(plan.nft ?? renderNft(plan.firewall))
       : sha256(renderIptables(plan.firewall, 4, { addJump: false }) + renderIptables(plan.firewall, 6, { addJump: false }));
-  return { backend: plan.backend, viewer: plan.viewer, firewall, sudoers: sha256(plan.sudoers), table: sha256(plan.table), views, model: sha256(modelText(plan.firewall)), grants: plan.grants.length, skipped: plan.skipped };
+  let views: Record<string, string> | undefined;
+  let model: string | undefined;
+  return {
+    backend: plan.backend,
+    viewer: plan.viewer,
+    firewall,
+    sudoers: sha256(plan.sudoers),
+    table: sha256(plan.table),
+    // Enumerable getters: JSON.stringify (the plan cache) and spreading see plain values.
+    get views() {
+      if (views === undefined) {
+        views = {};
+        for (const [uid, v] of plan.views) views[uid] = viewHash(v.content);
+      }
+      return views;
+    },
+    get model() {
+      return (model ??= sha256(modelText(plan.firewall)));
+    },
+    grants: plan.grants.length,
+    skipped: plan.skipped,
+  };
 }
