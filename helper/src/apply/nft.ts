@@ -1,6 +1,7 @@
 // nftables: our table is filled in place, listed canonically, and deleted only by `remove`; nothing outside
 // `inet consolegate` is touched.
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { mustExec, type Exec } from '../system/exec.js';
@@ -67,13 +68,18 @@ export function nftListingStarted(run: Exec): Promise<string | null> {
 /**
  * Loads a script with `nft -f`: one kernel transaction, all or nothing. The script goes through a complete file,
  * not a pipe: if we are killed while writing, nft never sees a prefix — and a prefix ending right after the
- * flushes is itself a valid script that would leave the ports open.
+ * flushes is itself a valid script that would leave the ports open. The file is written synchronously, so nft
+ * is already running when this returns: the caller's next work overlaps the load.
  */
 export async function nftLoad(run: Exec, script: string): Promise<void> {
-  await withTempFile('ruleset.nft', async (file) => {
-    await writeFile(file, script, { mode: 0o600 });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'consolegate-nft-'));
+  try {
+    const file = path.join(dir, 'ruleset.nft');
+    writeFileSync(file, script, { mode: 0o600 });
     await mustExec(run, ['nft', '-f', file], { env: withNssShim(UTC.env) });
-  });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Deletes our table if it exists. */

@@ -90,9 +90,10 @@ export interface StagedViews {
   discard(): void;
 }
 
-// Writing 10,000 temp files takes a while: the event loop gets a turn between batches (transaction.ts stages
-// views while the firewall loads, and that load is driven by this same loop).
-const BATCH = 256;
+// Writing 10,000 temp files takes a while: the event loop gets a turn after every few files or bytes
+// (transaction.ts stages views while the firewall loads, and that load is driven by this same loop).
+const BATCH_FILES = 64;
+const BATCH_BYTES = 1 << 20;
 
 /**
  * Writes each view to a temp file beside it, root:root 0600 until written, then one `setfacl --restore` gives each
@@ -103,8 +104,13 @@ export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<Staged
   const temps: string[] = [];
   const discard = () => temps.forEach((t) => rmSync(t, { force: true }));
   try {
-    for (const [i, w] of writes.entries()) {
-      if (i > 0 && i % BATCH === 0) await nextTick();
+    let [files, bytes] = [0, 0];
+    for (const w of writes) {
+      if (files >= BATCH_FILES || bytes >= BATCH_BYTES) {
+        await nextTick();
+        [files, bytes] = [0, 0];
+      }
+      [files, bytes] = [files + 1, bytes + w.content.length];
       const tmp = tempPathFor(w.file);
       temps.push(tmp);
       const fd = openSync(tmp, 'wx', 0o600);
