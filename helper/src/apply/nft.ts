@@ -9,7 +9,7 @@ import { withNssShim } from '../system/nss-shim.js';
 import { sha256 } from '../plan/digest.js';
 import { NFT_TABLE } from '../plan/nft.js';
 import { nftElements, nftSkeleton } from '../plan/nft-fingerprint.js';
-import { canonicalListing, replaceScript } from '../plan/nft-replace.js';
+import { canonicalListing, replaceScript, splitTable } from '../plan/nft-replace.js';
 import { nextGeneration, rulesetGeneration, sameGeneration, type Generation } from './generation.js';
 import type { Step } from './step.js';
 
@@ -134,9 +134,10 @@ export function nftStep(run: Exec, table: string, denyOnly: string, live?: NftLi
       const g0 = await rulesetGeneration(run);
       // Someone changed the ruleset since the caller looked: what we start from must be read again.
       const start = live?.kind === 'sealed' && !sameGeneration(g0, live.generation) ? await nftListOwned(run) : before;
-      const loading = nftLoad(run, replaceScript(start, table));
+      const desired = splitTable(table);
+      const loading = nftLoad(run, replaceScript(start, table, NFT_TABLE, desired));
       // Hashing 100,000 elements takes a while: it runs while nft loads them.
-      const [elements, file] = [nftElements(table), sha256(table)];
+      const [elements, file] = [nftElements(table, desired), sha256(table)];
       await loading;
       const g1 = await rulesetGeneration(run);
       const terse = await nftListTerse(run);

@@ -2,7 +2,7 @@
 // without listing 100,000 elements after each load: the skeleton (chains, set declarations) as nft itself spells
 // it, from a terse listing that skips elements, and the elements, which we spell the way nft lists them.
 import { sha256 } from './digest.js';
-import { canonicalListing, splitTable } from './nft-replace.js';
+import { canonicalListing, elementsOf, splitTable, type SplitTable } from './nft-replace.js';
 
 const ELEMENTS = /\n\t\telements = \{[^}]*\}/g;
 
@@ -15,15 +15,14 @@ export function nftSkeleton(listing: string): string {
  * sha256 of every set's elements, by set name, each set's elements normalised and sorted: the same for the
  * text we rendered (one element per line, in tuple order) and for nft's listing of it (several to a line, in
  * hash order). Intervals are merged (nft may split or join them); IPv6 addresses are written canonically.
+ * `split`: `text` already split, when the caller has it.
  */
-export function nftElements(text: string): string {
+export function nftElements(text: string, split: SplitTable = splitTable(text)): string {
   const sets: string[] = [];
-  for (const o of splitTable(text).objects) {
+  for (const o of split.objects) {
     if (o.kind !== 'set' && o.kind !== 'map') continue;
-    const body = o.lines.join('\n');
-    const m = /\n\t\telements = \{([^}]*)\}/.exec(body);
-    const raw = m ? m[1]!.split(',').map((e) => e.trim()).filter(Boolean) : [];
-    const interval = /\n\t\tflags [^\n]*\binterval\b/.test(body);
+    const { declaration, elements: raw } = elementsOf(o);
+    const interval = /\n\t\tflags [^\n]*\binterval\b/.test(declaration);
     sets.push(`${o.kind} ${o.name}\n${(interval ? mergedIntervals(raw) : raw.map(canonicalElement).sort()).join(',')}`);
   }
   return sha256(sets.sort().join('\n'));

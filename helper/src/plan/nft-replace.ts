@@ -19,8 +19,15 @@ const OPENING = /^\t((?:ct )?[a-z]+) (\S+) \{$/;
 const KIND_ORDER = ['set', 'map', 'chain'];
 const kindRank = (k: string) => (KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : -1);
 
+/** A table's text split into the lines around its objects and the objects themselves. */
+export interface SplitTable {
+  head: string[];
+  objects: TableObject[];
+  tail: string[];
+}
+
 /** Splits `table … { … }` text into the lines around the objects and the objects themselves. */
-export function splitTable(text: string): { head: string[]; objects: TableObject[]; tail: string[] } {
+export function splitTable(text: string): SplitTable {
   const lines = text.replace(/\n+$/, '').split('\n');
   const head: string[] = [];
   const objects: TableObject[] = [];
@@ -53,16 +60,38 @@ export function canonicalListing(listing: string): string {
   return [...head, sorted.map((o) => o.lines.join('\n')).join('\n\n'), ...tail, ''].join('\n');
 }
 
+/**
+ * An object's text without its `elements = { … }` and the elements, trimmed (none when it has no such block):
+ * the block starts on a line of its own and ends at the first `}`, wherever nft or we broke its lines.
+ */
+export function elementsOf(o: TableObject): { declaration: string; elements: string[] } {
+  const start = o.lines.findIndex((l, i) => i > 0 && l.startsWith('\t\telements = {'));
+  let end = start;
+  while (end >= 0 && end < o.lines.length && !o.lines[end]!.includes('}')) end++;
+  if (start < 0 || end === o.lines.length) return { declaration: o.lines.join('\n'), elements: [] };
+  const block = o.lines.slice(start, end + 1).join('\n');
+  const close = block.indexOf('}');
+  const after = block.slice(close + 1);
+  const inner = block.slice('\t\telements = {'.length, close);
+  const rest = o.lines.slice(end + 1);
+  const declaration = o.lines.slice(0, start).join('\n') + after + (rest.length ? `\n${rest.join('\n')}` : '');
+  return { declaration, elements: inner.split(',').map((e) => e.trim()).filter(Boolean) };
+}
+
 /** A set's declaration (every line but its elements) and its elements, or null when it is not a plain set. */
 export function setParts(o: TableObject): { declaration: string; elements: string[] } | null {
   if (o.kind !== 'set') return null;
-  const text = o.lines.join('\n');
-  const m = /\n\t\telements = \{([^}]*)\}/.exec(text);
-  const declaration = m ? text.slice(0, m.index) + text.slice(m.index + m[0].length) : text;
+  const parts = elementsOf(o);
   // Intervals are merged and split by nft itself: their elements are not comparable as text.
-  if (/\bflags [^\n]*interval/.test(declaration)) return null;
-  const elements = m ? m[1]!.split(',').map((e) => e.trim()).filter(Boolean) : [];
-  return { declaration, elements };
+  return /\bflags [^\n]*interval/.test(parts.declaration) ? null : parts;
+}
+
+/** The elements of `was` missing from `will`, and those of `will` missing from `was`. */
+function elementDelta(was: string[], will: string[]): { gone: string[]; added: string[] } {
+  if (was.length === will.length && was.every((e, i) => e === will[i])) return { gone: [], added: [] };
+  const keep = new Set(will);
+  const present = new Set(was);
+  return { gone: was.filter((e) => !keep.has(e)), added: will.filter((e) => !present.has(e)) };
 }
 
 /**
@@ -72,11 +101,11 @@ export function setParts(o: TableObject): { declaration: string; elements: strin
  * the same way in both, only the elements that differ are deleted and added — then the desired block re-adds
  * the rest. Changing a few entitlements among 100,000 then hands nft a few elements, not all of them: nft
  * looks every uid it parses up in NSS first (getpwnam), which at 100,000 is most of the load's time.
- * `table`: another table of ours (host mode's `inet consolegate-host`, `bridge consolegate-host`).
+ * `table`: another table of ours (host mode's `inet consolegate-host`, `bridge consolegate-host`); `target`:
+ * `desired` already split, when the caller has it.
  */
-export function replaceScript(live: string | null, desired: string, table: string = NFT_TABLE): string {
+export function replaceScript(live: string | null, desired: string, table: string = NFT_TABLE, target: SplitTable = splitTable(desired)): string {
   if (live === null) return desired;
-  const target = splitTable(desired);
   const wanted = new Map(target.objects.map((o) => [`${o.kind} ${o.name}`, o]));
   const have = splitTable(live).objects;
   const out = [`table ${table}`];
@@ -96,10 +125,7 @@ export function replaceScript(live: string | null, desired: string, table: strin
     }
     const [was, will] = [setParts(o), setParts(next)];
     if (was && will && was.declaration === will.declaration) {
-      const keep = new Set(will.elements);
-      const gone = was.elements.filter((e) => !keep.has(e));
-      const present = new Set(was.elements);
-      const added = will.elements.filter((e) => !present.has(e));
+      const { gone, added } = elementDelta(was.elements, will.elements);
       if (gone.length) elementChanges.push(`delete element ${table} ${o.name} { ${gone.join(', ')} }`);
       if (added.length) elementChanges.push(`add element ${table} ${o.name} { ${added.join(', ')} }`);
       deltaSets.add(o.name);
