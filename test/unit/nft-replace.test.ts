@@ -1,7 +1,7 @@
 // The in-place replacement script and the canonical listing (the kernel side is in test/fault/replace-window).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalListing, replaceScript } from '../../helper/src/plan/nft-replace.js';
+import { canonicalListing, elementDelta, replaceScript } from '../../helper/src/plan/nft-replace.js';
 
 const listing = (objects: string[]) => `table inet consolegate {\n${objects.join('\n\n')}\n}\n`;
 const set = (name: string, elements = '1 . 192.0.2.1 . 5900') => `\tset ${name} {\n\t\ttype uid . ipv4_addr . inet_service\n\t\telements = { ${elements} }\n\t}`;
@@ -53,6 +53,24 @@ test('a set declared alike changes by its differences; its elements are not load
   assert.doesNotMatch(script, /flush set|elements = /);
   // Deletions and additions come after the block that re-adds the chain's rules: all of it one transaction.
   assert.ok(script.indexOf('chain output {') < script.indexOf('delete element'));
+});
+
+test('set deltas: exactly the elements one side lacks, whether few or many differ, and however they moved', () => {
+  const n = (k: number) => `${k} . 192.0.2.1 . 5900`;
+  const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => n(a + i));
+  // One added in the middle, one taken from the end: few differ, each looked up in the whole other list.
+  assert.deepEqual(elementDelta(range(0, 1000), [...range(0, 500), n(5000), ...range(500, 999)]), { gone: [n(999)], added: [n(5000)] });
+  // An element that moved from the end towards the start is in both: neither deleted nor added.
+  assert.deepEqual(elementDelta(range(0, 1000), [...range(0, 10), n(999), ...range(10, 999)]), { gone: [], added: [] });
+  // Many differ: the same answer through sets.
+  const was = range(0, 1000);
+  const will = [...range(0, 100), ...range(2000, 2200), ...range(300, 1000), n(5)];
+  const expected = { gone: range(100, 300).filter((e) => e !== n(5)), added: range(2000, 2200) };
+  assert.deepEqual(elementDelta(was, will), expected);
+  assert.deepEqual(elementDelta(range(0, 3), range(0, 3)), { gone: [], added: [] });
+  // Listed twice on one side (kept at the start, and again among the few that differ): it is still wanted.
+  assert.deepEqual(elementDelta([n(1), n(2), n(1)], [n(1), n(3)]), { gone: [n(2)], added: [n(3)] });
+  assert.deepEqual(elementDelta([], range(0, 2)), { gone: [], added: range(0, 2) });
 });
 
 test('a set whose declaration changed is emptied and refilled whole', () => {

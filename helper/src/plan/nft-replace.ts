@@ -86,12 +86,26 @@ export function setParts(o: TableObject): { declaration: string; elements: strin
   return /\bflags [^\n]*interval/.test(parts.declaration) ? null : parts;
 }
 
+// Up to this many elements differing in place, each is looked up by a scan instead of through two sets of all.
+const FEW = 64;
+
 /** The elements of `was` missing from `will`, and those of `will` missing from `was`. */
-function elementDelta(was: string[], will: string[]): { gone: string[]; added: string[] } {
-  if (was.length === will.length && was.every((e, i) => e === will[i])) return { gone: [], added: [] };
+export function elementDelta(was: string[], will: string[]): { gone: string[]; added: string[] } {
+  // Both lists are usually the same rendering but for a few elements: only what lies between their common
+  // beginning and end can differ. Those few are still looked up in the whole other list, so an element that
+  // is listed twice, or merely moved, is neither deleted nor added.
+  const shorter = Math.min(was.length, will.length);
+  let head = 0;
+  while (head < shorter && was[head] === will[head]) head++;
+  let tail = 0;
+  while (tail < shorter - head && was[was.length - 1 - tail] === will[will.length - 1 - tail]) tail++;
+  const [wasMid, willMid] = [was.slice(head, was.length - tail), will.slice(head, will.length - tail)];
+  if (wasMid.length + willMid.length <= FEW) {
+    return { gone: wasMid.filter((e) => !will.includes(e)), added: willMid.filter((e) => !was.includes(e)) };
+  }
   const keep = new Set(will);
   const present = new Set(was);
-  return { gone: was.filter((e) => !keep.has(e)), added: will.filter((e) => !present.has(e)) };
+  return { gone: wasMid.filter((e) => !keep.has(e)), added: willMid.filter((e) => !present.has(e)) };
 }
 
 /**
