@@ -47,7 +47,14 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
   try {
     // What is live is read under the lock (our nft table known from the ruleset generation, or listed meanwhile),
     // and the plan's digest, from the plan cache when nothing it depends on changed.
-    const live = await prepareLive(ctx);
+    // Whether dpkg owns the viewer takes dpkg-query a while (it reads every package's file list): asked as soon
+    // as the policy names the viewer, while the rest of it is rendered.
+    const dpkgAsked = new Map<string, Promise<boolean>>();
+    const live = await prepareLive(ctx, (policy) => {
+      const owns = dpkgOwns(ctx.exec, policy.viewer.path);
+      owns.catch(() => undefined); // awaited by applyPlan, unless the run ends before
+      dpkgAsked.set(policy.viewer.path, owns);
+    });
     // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets). Rules
     // other than the last apply's are a difference already, and the state step checks the views itself.
     const rulesChanged = live.state?.firewall.rendered !== live.digest.firewall;
@@ -63,7 +70,7 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     }
     plan = prepared.plan;
     const digest = prepared === live.prepared ? live.digest : digestOf(plan);
-    await applyPlan(ctx, plan, digest, started, live);
+    await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(plan.viewer.path) ?? dpkgOwns(ctx.exec, plan.viewer.path));
     await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx)));
     return 'ok';
   } catch (err) {
@@ -92,27 +99,61 @@ async function upToDate(ctx: Context, live: LivePrepared, started: number): Prom
   else ctx.out.line(`up to date: backend ${digest.backend}, ${digest.grants} grant(s) for ${users} user(s), ${digest.skipped.length} skipped`);
 }
 
-/** Runs the transaction for a rendered plan; the caller holds the lock, has looked at what is live and found changes. */
-async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: number, live: LivePrepared): Promise<void> {
+/**
+ * Runs the transaction for a rendered plan; the caller holds the lock, has looked at what is live and found changes.
+ * `statoverride`: whether dpkg owns the viewer (then its lock goes through dpkg-statoverride).
+ */
+async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: number, live: LivePrepared, statoverride: Promise<boolean>): Promise<void> {
   const gid = plan.viewer.gid;
   if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
   for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
 
-  const previous = live.state;
-  // Two reads that take a while (dpkg-query scans every package's file list) run beside the sudoers check;
-  // neither depends on what this apply changes.
-  const statoverride = dpkgOwns(ctx.exec, plan.viewer.path);
+  // A read that takes a while runs beside the sudoers check; it does not depend on what this apply changes.
   const leftover = otherBackendRules(ctx.exec, plan.backend);
   for (const p of [statoverride, leftover]) p.catch(() => undefined); // awaited below, unless an earlier check throws
   await chmod(ctx.paths.stateDir, 0o755);
+  // Everything is rendered and the sudoers candidate checked before the first change to the system; visudo checks
+  // it while the steps below read what they will change.
+  const sudoersChecked = checkedSudoers(ctx, plan.sudoers);
+  sudoersChecked.catch(() => undefined); // awaited below
+  try {
+    await buildAndRun(ctx, { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked });
+  } catch (err) {
+    // The candidate is renamed into place only by the sudoers step; whatever failed, it must not stay behind
+    // (sudo skips dot files, but every failed apply would leave one more in /etc/sudoers.d).
+    await sudoersChecked.then((file) => rm(file, { force: true }), () => undefined);
+    throw err;
+  }
+}
+
+/** Writes the sudoers candidate beside the target and has visudo check it; its path, or APPLY_FAILED. */
+async function checkedSudoers(ctx: Context, sudoers: string): Promise<string> {
   await checkVisudo(ctx.exec).catch((err: unknown) => {
     throw new ConsolegateError('APPLY_FAILED', `sudoers: visudo is not usable (package sudo): ${messageOf(err)}`, { cause: err });
   });
-  // Everything is rendered and the sudoers candidate checked before the first change to the system.
-  const checkedSudoers = await prepareSudoers(ctx.exec, ctx.paths.sudoersFile, plan.sudoers).catch((err: unknown) => {
+  return prepareSudoers(ctx.exec, ctx.paths.sudoersFile, sudoers).catch((err: unknown) => {
     throw new ConsolegateError('APPLY_FAILED', `sudoers: ${messageOf(err)}; nothing was changed`, { cause: err });
   });
+}
 
+/** What applyPlan hands on: the plan and what was found or started for it. */
+interface Applying {
+  plan: Plan;
+  gid: number;
+  digest: PlanDigest;
+  started: number;
+  live: LivePrepared;
+  statoverride: Promise<boolean>;
+  /** otherBackendRules, started before the transaction. */
+  leftover: Promise<string | null>;
+  /** The checked sudoers candidate's path (checkedSudoers). */
+  sudoersChecked: Promise<string>;
+}
+
+/** applyPlan's steps, put together while visudo checks the sudoers candidate, then run as one transaction. */
+async function buildAndRun(ctx: Context, a: Applying): Promise<void> {
+  const { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked } = a;
+  const previous = live.state;
   // What was found live is the firewall step's starting point and snapshot; nothing is listed after loading.
   const firewall = firewallStep(ctx.exec, plan, live.nftLive);
   if (nssShim() === null && plan.grants.length > 0) {
@@ -124,7 +165,7 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
   const viewerNow = await viewer.snapshot();
   if (viewerNow === null) ctx.out.warn(`warning: viewer ${plan.viewer.path} does not exist; consoles cannot open until virt-viewer is installed and apply runs again`);
   else steps.push(step(viewer));
-  steps.push(step(sudoersStep(ctx.paths.sudoersFile, checkedSudoers)));
+  const sudoersAt = steps.length;
   // Saved before state.json: both are written only when every system changed; rollback restores the old rules' file.
   steps.push(step(savedStep(ctx.paths.stateDir, plan.backend, plan.firewall)));
   steps.push(
@@ -150,12 +191,8 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
       }),
     ),
   );
-  await runTransaction(steps, { info: (m) => ctx.out.line(m), warn: (m) => ctx.out.warn(m) }).catch(async (err: unknown) => {
-    // Only the sudoers step renames the checked candidate into place; if an earlier step failed it is still
-    // there (sudo skips dot files, but every failed apply would leave one more in /etc/sudoers.d).
-    await rm(checkedSudoers, { force: true });
-    throw err;
-  });
+  steps.splice(sudoersAt, 0, step(sudoersStep(ctx.paths.sudoersFile, await sudoersChecked)));
+  await runTransaction(steps, { info: (m) => ctx.out.line(m), warn: (m) => ctx.out.warn(m) });
 
   // Not only when state.json names the other backend: a switch killed after state.json was written leaves them too.
   if ((await leftover) !== null) await removeOtherBackend(ctx, plan.backend);

@@ -48,12 +48,19 @@ export function renderOptions(ctx: Context): Omit<PlanOptions, 'backend'> {
   return { openConsole: ctx.paths.openConsole, stateDirArg: ctx.paths.stateDir === DEFAULTS.stateDir ? null : ctx.paths.stateDir };
 }
 
+/** How `prepare` works: see there. `loaded`: told the policy as soon as it is parsed (to start reads that need it). */
+export interface PrepareOptions {
+  machineBackend: boolean;
+  loaded?: (policy: Policy) => void;
+}
+
 /**
  * Loads, resolves and renders; with --strict, skipped entitlements are errors. `machineBackend: false` (validate)
  * renders for the policy's named backend, nftables for `auto`, without asking this machine which tools work.
  */
-export async function prepare(ctx: Context, opts: { machineBackend: boolean } = { machineBackend: true }): Promise<Prepared> {
+export async function prepare(ctx: Context, opts: PrepareOptions = { machineBackend: true }): Promise<Prepared> {
   const policy = await loadPolicy(ctx.paths.policy, ctx.paths.policyDir);
+  opts.loaded?.(policy);
   const facts = await gatherFacts(policy, { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = opts.machineBackend ? await chooseBackend(ctx.exec, policy.firewall.backend) : policy.firewall.backend === 'iptables' ? 'iptables' : 'nftables';
   const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) });
@@ -78,9 +85,9 @@ export interface LivePrepared extends Live {
  * The plan's digest (from the plan cache when its inputs are unchanged, else parsed and rendered) and what is live:
  * state.json, and our nft table (`nftLive`, undefined for iptables). While the ruleset generation is the one our
  * last load made, the table is known without listing it; otherwise it is listed while the policy is parsed (a
- * listing of 100,000 elements takes seconds, as parsing did).
+ * listing of 100,000 elements takes seconds, as parsing did). `loaded`: as for `prepare`, when it parses.
  */
-export async function prepareLive(ctx: Context): Promise<LivePrepared> {
+export async function prepareLive(ctx: Context, loaded?: PrepareOptions['loaded']): Promise<LivePrepared> {
   const [state, generation] = await Promise.all([readState(ctx.paths.stateDir).catch(() => null), rulesetGeneration(ctx.exec)]);
   const seal = state?.backend === 'nftables' ? state.firewall.loaded : undefined;
   const sealed: NftLive | null =
@@ -88,7 +95,7 @@ export async function prepareLive(ctx: Context): Promise<LivePrepared> {
   const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
   const files = await policyFilesNow(ctx);
   const cached = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => null);
-  const prepared = cached === null ? await prepare(ctx) : null;
+  const prepared = cached === null ? await prepare(ctx, { machineBackend: true, loaded }) : null;
   const digest = cached ?? digestOf(prepared!.plan);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
   return { digest, prepared, files, state, nftLive };
