@@ -127,5 +127,21 @@ entitlements:
       assert.deepEqual([st.mode & 0o7777, st.uid, st.gid], [0o755, 0, 0]);
       assert.equal(await sb.connect('127.0.0.1', 20002, bob), true, 'nothing of ours is left in the way');
     });
+
+    test('the next apply removes the temp files a killed apply staged, and no one else\'s', async () => {
+      const views = path.join(sb.stateDir, 'views');
+      await mkdir(views, { recursive: true });
+      const hex = '0123456789ab';
+      // What a kill during staging leaves: views and firewall.json under temp names, the sudoers candidate.
+      const ours = [path.join(views, `.${alice.uid}.json.${hex}.tmp`), path.join(sb.stateDir, `.firewall.json.${hex}.tmp`), path.join(sb.sudoersDir, `.consolegate.${hex}.tmp`)];
+      // Host mode's file beside ours (its own lock), another program's in sudoers.d, a name of another shape.
+      const theirs = [path.join(sb.stateDir, `.host.json.${hex}.tmp`), path.join(sb.sudoersDir, `.other.${hex}.tmp`), path.join(views, `.${alice.uid}.json.tmp`)];
+      for (const f of [...ours, ...theirs]) await writeFile(f, 'left behind\n', { mode: 0o600 });
+      await sb.writePolicy(policyFor([alice]));
+      const r = await sb.helper(['apply']);
+      assert.equal(r.code, 0, r.stderr);
+      for (const f of ours) await assert.rejects(stat(f), `${f} should be gone`);
+      for (const f of theirs) assert.equal(await readFile(f, 'utf8'), 'left behind\n', `${f} is not ours`);
+    });
   });
 }

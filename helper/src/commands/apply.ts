@@ -1,5 +1,6 @@
 // `apply`: make the system match the policy in one transaction; on failure roll back and fail closed.
 import { chmod, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { firewallStep, iptablesFingerprint, otherBackendRules } from '../apply/firewall.js';
 import { digestOf, type PlanDigest } from '../plan/digest.js';
 import { writePlanCache } from './plan-cache.js';
@@ -22,7 +23,7 @@ import { inspect, type Live } from './inspect.js';
 import { failClosed } from './fail-closed.js';
 import type { Context, Outcome } from './context.js';
 import { prepare, prepareLive, renderOptions, requireRoot, type LivePrepared } from './context.js';
-import { writeAtomic } from '../system/fs.js';
+import { removeStaleTemps, writeAtomic } from '../system/fs.js';
 
 /**
  * Applies; on failure everything is rolled back, the firewall fails closed (commands/fail-closed.ts) and
@@ -112,6 +113,12 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
   const leftover = otherBackendRules(ctx.exec, plan.backend);
   for (const p of [statoverride, leftover]) p.catch(() => undefined); // awaited below, unless an earlier check throws
   await chmod(ctx.paths.stateDir, 0o755);
+  // Temp files a killed apply left (their step never renamed them); nobody else writes these while we hold the lock
+  // (host mode keeps its own files, under its own lock, in the same directory: not these names).
+  const sp = statePaths(ctx.paths.stateDir);
+  await removeStaleTemps(ctx.paths.stateDir, [sp.state, sp.table, sp.firewall, sp.loaded, sp.planCache].map((f) => path.basename(f)));
+  await removeStaleTemps(sp.views);
+  await removeStaleTemps(path.dirname(ctx.paths.sudoersFile), [path.basename(ctx.paths.sudoersFile)]);
   // Everything is rendered and the sudoers candidate checked before the first change to the system; visudo checks
   // it while the steps below read what they will change.
   const sudoersChecked = checkedSudoers(ctx, plan.sudoers);

@@ -1,7 +1,7 @@
 // Files the helper owns: atomic replace (temp in the same directory, owner/mode set, fsync, rename).
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { chmod, chown, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Owner and mode a file must end up with. */
@@ -14,6 +14,20 @@ export interface FileSpec {
 /** A temp file beside `target`, named with a `.` so sudo's includedir skips it. */
 export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Removes the temp files tempPathFor named in `dir` for targets named `targets` (every one, when not given) that a
+ * killed run left behind; call it only under the lock of whatever writes them. Returns how many.
+ */
+export async function removeStaleTemps(dir: string, targets?: string[]): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const ours = names.filter((n) => {
+    const m = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(n);
+    return m !== null && (targets === undefined || targets.includes(m[1]!));
+  });
+  for (const n of ours) await rm(path.join(dir, n), { force: true });
+  return ours.length;
 }
 
 /** Writes content to a new temp file beside `target` with owner and mode set, fsynced; returns its path. */
