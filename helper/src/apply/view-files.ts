@@ -1,11 +1,11 @@
 // View files: root:root 0640 with one ACL entry `user:<uid>:r`, so only their user reads them and she owns
 // nothing root ever opens (no lease, chmod, truncate or FIFO of hers can make apply wait or fail).
-import { closeSync, existsSync, fchmodSync, fchownSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { messageOf } from '../errors.js';
 import { viewHash } from '../plan/digest.js';
 import { mustExec, type Exec } from '../system/exec.js';
-import { readFileStateSync, sameState, tempPathFor, type FileSpec, type FileState } from '../system/fs.js';
+import { readFileStateSync, sameState, writeTempSync, type FileSpec, type FileState } from '../system/fs.js';
 
 /** Owner and base mode of every view; the group bits show the ACL mask. */
 export const VIEW_SPEC: FileSpec = { mode: 0o640, uid: 0, gid: 0 };
@@ -111,16 +111,7 @@ export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<Staged
         [files, bytes] = [0, 0];
       }
       [files, bytes] = [files + 1, bytes + w.content.length];
-      const tmp = tempPathFor(w.file);
-      temps.push(tmp);
-      const fd = openSync(tmp, 'wx', 0o600);
-      try {
-        writeSync(fd, w.content);
-        fchownSync(fd, w.spec.uid, w.spec.gid);
-        fchmodSync(fd, w.spec.mode);
-      } finally {
-        closeSync(fd);
-      }
+      temps.push(writeTempSync(w.file, w.content, w.spec));
     }
     if (writes.length > 0) {
       const restore = writes.map((w, i) => `# file: ${quote(temps[i]!)}\n${w.acl.join('\n')}\n`).join('\n');

@@ -1,6 +1,6 @@
 // Files the helper owns: atomic replace (temp in the same directory, owner/mode set, fsync, rename).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { chmod, chown, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -65,26 +65,25 @@ export async function writeAtomic(target: string, content: string, spec: FileSpe
   return true;
 }
 
-/** True when the file exists with exactly this content, owner and mode. */
-export async function matches(target: string, content: string, spec: FileSpec): Promise<boolean> {
+/** True when the file exists with this owner and mode and `same` says yes to its content. */
+async function matchesBy(target: string, spec: FileSpec, same: (content: Buffer) => boolean): Promise<boolean> {
   try {
     const st = await stat(target);
     if ((st.mode & 0o7777) !== spec.mode || st.uid !== spec.uid || st.gid !== spec.gid) return false;
-    return (await readFile(target, 'utf8')) === content;
+    return same(await readFile(target));
   } catch {
     return false;
   }
 }
 
+/** True when the file exists with exactly this content, owner and mode. */
+export function matches(target: string, content: string, spec: FileSpec): Promise<boolean> {
+  return matchesBy(target, spec, (b) => b.toString('utf8') === content);
+}
+
 /** True when the file exists with this owner and mode, and content whose sha256 (hex) is `sha`. */
-export async function matchesHash(target: string, sha: string, spec: FileSpec): Promise<boolean> {
-  try {
-    const st = await stat(target);
-    if ((st.mode & 0o7777) !== spec.mode || st.uid !== spec.uid || st.gid !== spec.gid) return false;
-    return createHash('sha256').update(await readFile(target)).digest('hex') === sha;
-  } catch {
-    return false;
-  }
+export function matchesHash(target: string, sha: string, spec: FileSpec): Promise<boolean> {
+  return matchesBy(target, spec, (b) => createHash('sha256').update(b).digest('hex') === sha);
 }
 
 /** File content, or null when it does not exist. */
@@ -155,8 +154,11 @@ export function sameState(s: FileState | null, content: string, spec: FileSpec):
   return s !== null && s.content !== null && s.content === content && s.spec.mode === spec.mode && s.spec.uid === spec.uid && s.spec.gid === spec.gid;
 }
 
-/** Atomically replaces `target` (temp beside it, owner and mode set on the descriptor, rename); no fsync. */
-export function replaceSync(target: string, content: string, spec: FileSpec): void {
+/**
+ * Writes content to a new temp file beside `target` (tempPathFor), owner and mode set on the descriptor; no fsync.
+ * Returns its path; on failure nothing of it is left.
+ */
+export function writeTempSync(target: string, content: string, spec: FileSpec): string {
   const tmp = tempPathFor(target);
   try {
     const fd = openSync(tmp, 'wx', 0o600);
@@ -167,9 +169,9 @@ export function replaceSync(target: string, content: string, spec: FileSpec): vo
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
+  return tmp;
 }
