@@ -57,12 +57,12 @@ export function groupGrants(policy: Policy, facts: Facts, grants: Grant[]): Grou
   if (!facts.groupGids || facts.groupGids.size === 0) return [];
   // By VM, then uid: 100,000 grants without a string key each.
   const granted = new Map<string, Set<number>>();
-  for (const g of grants) (granted.get(g.vm) ?? granted.set(g.vm, new Set()).get(g.vm)!).add(g.uid);
+  for (const g of grants) addTo(granted, g.vm, g.uid);
   const named = new Map<string, Set<number>>();
   for (const e of policy.entitlements) {
     for (const u of e.users) {
       const uid = facts.users.get(u.name)?.uid;
-      if (uid !== undefined) (named.get(e.vm) ?? named.set(e.vm, new Set()).get(e.vm)!).add(uid);
+      if (uid !== undefined) addTo(named, e.vm, uid);
     }
   }
   const byKey = new Map<string, GroupGrant>();
@@ -103,9 +103,7 @@ export function renderSudoers(opts: { grants: Grant[]; groups?: GroupGrant[]; op
   for (const g of opts.groups ?? []) {
     if (!isId(g.gid)) assert(false, `group grant ${JSON.stringify([g.gid, g.vm])}`);
     addTo(byGid, g.gid, vmChecked(g.vm));
-    const set = covered.get(g.vm) ?? new Set<number>();
-    for (const uid of g.covers) set.add(uid);
-    covered.set(g.vm, set);
+    for (const uid of g.covers) addTo(covered, g.vm, uid);
   }
   const byUid = new Map<number, Set<string>>();
   for (const g of opts.grants) {
@@ -153,10 +151,11 @@ function isId(n: number): boolean {
   return Number.isSafeInteger(n) && n > 0;
 }
 
-function addTo(m: Map<number, Set<string>>, id: number, vm: string): void {
-  const s = m.get(id);
-  if (s) s.add(vm);
-  else m.set(id, new Set([vm]));
+/** Adds `value` to the set at `key`, starting one when there is none. */
+function addTo<K, V>(m: Map<K, Set<V>>, key: K, value: V): void {
+  const s = m.get(key);
+  if (s) s.add(value);
+  else m.set(key, new Set([value]));
 }
 
 function assert(ok: boolean, what: string): void {
