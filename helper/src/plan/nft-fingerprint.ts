@@ -28,9 +28,9 @@ export function nftElements(text: string, split: SplitTable = splitTable(text)):
   return sha256(sets.sort().join('\n'));
 }
 
-/** `a . b . c`, with each IPv6 address in its canonical (RFC 5952) spelling. */
+/** `a . b . c`, with each IPv6 address in its canonical (RFC 5952) spelling; a map's `key : verdict` as it is. */
 function canonicalElement(e: string): string {
-  if (!e.includes(':')) return e;
+  if (!e.includes(':') || e.includes(' : ')) return e;
   return e
     .split(' . ')
     .map((part) => (part.includes(':') ? canonicalIPv6(part) : part))

@@ -78,9 +78,12 @@ export function elementsOf(o: TableObject): { declaration: string; elements: str
   return { declaration, elements: inner.split(',').map((e) => e.trim()).filter(Boolean) };
 }
 
-/** A set's declaration (every line but its elements) and its elements, or null when it is not a plain set. */
+/**
+ * A set's or map's declaration (every line but its elements) and its elements, or null when it holds intervals.
+ * A map's elements carry their values (`1000 : jump allow_c…`), so a changed value is one element gone, one added.
+ */
 export function setParts(o: TableObject): { declaration: string; elements: string[] } | null {
-  if (o.kind !== 'set') return null;
+  if (o.kind !== 'set' && o.kind !== 'map') return null;
   const parts = elementsOf(o);
   // Intervals are merged and split by nft itself: their elements are not comparable as text.
   return /\bflags [^\n]*interval/.test(parts.declaration) ? null : parts;
@@ -125,14 +128,12 @@ export function replaceScript(live: string | null, desired: string, table: strin
   const out = [`table ${table}`];
   const elementChanges: string[] = [];
   const deltaSets = new Set<string>();
-  // Chains first: their rules are what hold references to sets and to other chains.
+  // Chains are flushed first: their rules are what hold references to sets, maps and other chains. They are
+  // deleted last, after the element changes: a map's elements may jump to them (plan/nft-classes.ts).
   for (const o of have) if (o.kind === 'chain') out.push(`flush chain ${table} ${o.name}`);
   for (const o of have) {
+    if (o.kind === 'chain') continue;
     const next = wanted.get(`${o.kind} ${o.name}`);
-    if (o.kind === 'chain') {
-      if (!next) out.push(`delete chain ${table} ${o.name}`);
-      continue;
-    }
     if (!next) {
       out.push(`delete ${o.kind} ${table} ${o.name}`);
       continue;
@@ -142,22 +143,24 @@ export function replaceScript(live: string | null, desired: string, table: strin
       const { gone, added } = elementDelta(was.elements, will.elements);
       if (gone.length) elementChanges.push(`delete element ${table} ${o.name} { ${gone.join(', ')} }`);
       if (added.length) elementChanges.push(`add element ${table} ${o.name} { ${added.join(', ')} }`);
-      deltaSets.add(o.name);
+      deltaSets.add(`${o.kind} ${o.name}`);
     } else if (o.kind === 'set' || o.kind === 'map') out.push(`flush ${o.kind} ${table} ${o.name}`);
   }
+  const chainDeletes = have.filter((o) => o.kind === 'chain' && !wanted.has(`chain ${o.name}`)).map((o) => `delete chain ${table} ${o.name}`);
   // The desired block without the elements of the sets that get only their differences.
-  const objects = target.objects.map((o) => (o.kind === 'set' && deltaSets.has(o.name) ? { ...o, lines: [setParts(o)!.declaration] } : o));
+  const objects = target.objects.map((o) => (deltaSets.has(`${o.kind} ${o.name}`) ? { ...o, lines: [setParts(o)!.declaration] } : o));
   const block = [...target.head, objects.map((o) => o.lines.join('\n')).join('\n\n'), ...target.tail, ''].join('\n');
-  return [...out, block, ...elementChanges, ''].join('\n');
+  return [...out, block, ...elementChanges, ...chainDeletes, ''].join('\n');
 }
 
 /**
  * A script that makes our table exactly `desired` without first listing what is live (a listing of 100,000
  * elements takes seconds; a restore at boot or after a foreign flush must not wait for it). It declares the table
  * and every desired object (declaring what exists is a no-op), empties them, then loads the desired block, all in
- * one transaction. Objects the desired table lacks are left in place: an extra set is referenced by no rule, and an
- * extra chain can only drop more, never accept what ours rejects. When a live object is declared differently (a
- * chain re-created with another hook), the whole load fails and the caller falls back to `replaceScript`.
+ * one transaction. Objects the desired table lacks are left in place: the desired chains and maps are flushed and
+ * refilled, so no rule or map element of ours reaches an extra set, map or chain. When a live object is declared
+ * differently (a chain re-created with another hook), the whole load fails and the caller falls back to
+ * `replaceScript`.
  */
 export function restoreScript(desired: string): string {
   const { objects } = splitTable(desired);
