@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FirewallModel, TupleGroup } from '../../helper/src/plan/firewall-model.js';
 import { CLASS_MIN_SAVING, classify } from '../../helper/src/plan/nft-classes.js';
-import { renderNft } from '../../helper/src/plan/nft.js';
 import { elementsOf, splitTable } from '../../helper/src/plan/nft-replace.js';
 import { makePlan } from '../../helper/src/plan/plan.js';
 import { CASE_SPECS, renderCase } from '../support/render-cases.js';
