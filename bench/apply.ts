@@ -8,7 +8,7 @@ import { ROOT } from '../test/support/sandbox.js';
 import type { Phases } from './support/apply-phases.js';
 import { renderIptables } from '../helper/src/plan/iptables.js';
 import { benchPlan } from './support/plan.js';
-import { groupSizesFor, policyBody, sizesFor, vmsOf, type Shape } from './support/policy-gen.js';
+import { distinctSets, distinctVmsOf, groupSizesFor, policyBody, sizesFor, vmsOf, type Shape } from './support/policy-gen.js';
 import { fmtInt, fmtMs, linearFit, median, type Table } from './support/report.js';
 import { VIEWER_GID, World, userName } from './support/world.js';
 
@@ -20,6 +20,8 @@ export interface ApplyOptions {
   runs: (entitlements: number, backend: Backend) => number;
   /** Also measure the per-pair YAML shape at the largest size (nftables). */
   perPairAtLargest: boolean;
+  /** Also measure the distinct shape (per-vm with no two users alike: no uid classes) at the largest size (nftables). */
+  distinctAtLargest: boolean;
   /** Also measure the group shape (500 users × every VM through one group, issue 13) at the largest size (nftables). */
   groupAtLargest: boolean;
   /** Largest rule count the naive script really runs; above it the time is extrapolated. */
@@ -82,6 +84,10 @@ export async function benchApply(opts: ApplyOptions): Promise<{ tables: Table[];
         results.push(await measure(w, n, backend, 'per-vm', opts.runs(n, backend), opts.log));
       }
       if (opts.perPairAtLargest && n === largest) results.push(await measure(w, n, 'nftables', 'per-pair', 1, opts.log));
+      if (opts.distinctAtLargest && n === largest) {
+        distinctSets(s);
+        results.push(await measure(w, n, 'nftables', 'distinct', opts.runs(n, 'nftables'), opts.log));
+      }
       if (n === largest) nss = await nssEffect(w, n, opts.log);
     } finally {
       await w.cleanup();
@@ -167,7 +173,8 @@ async function measure(w: World, n: number, backend: Backend, shape: Shape, runs
   const againMs: number[] = [];
   const changeMs: number[] = [];
   // One more entitlement: a user who is not entitled to vm0 yet gets it (one set element, one view, one line).
-  const extra = shape === 'group' ? s.users : Array.from({ length: s.users }, (_, u) => s.users - 1 - u).find((u) => !vmsOf(u, s).includes(0));
+  const of = shape === 'distinct' ? distinctVmsOf : vmsOf;
+  const extra = shape === 'group' ? s.users : Array.from({ length: s.users }, (_, u) => s.users - 1 - u).find((u) => !of(u, s).includes(0));
   const changed = extra === undefined ? null : w.sb.policy(`${policyBody(s, shape)}  - { vm: vm0, users: [${userName(extra)}] }\n`, { backend });
   const helperMs: number[] = [];
   const statusMs: number[] = [];
@@ -229,7 +236,7 @@ async function measure(w: World, n: number, backend: Backend, shape: Shape, runs
   const visudo: number[] = [];
   const sudoCheck: number[] = [];
   const u = s.users - 1;
-  const vm = `vm${vmsOf(u, s).at(-1)}`;
+  const vm = `vm${of(u, s).at(-1)}`;
   for (let i = 0; i < 3; i++) {
     visudo.push((await w.timed(['visudo', '-c', '-q', '-f', w.sb.sudoersFile])).ms);
     sudoCheck.push((await w.timed(['sudo', '-n', '-l', '-U', userName(u), w.sb.openConsole, '--state-dir', w.sb.stateDir, vm])).ms);

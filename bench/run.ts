@@ -57,6 +57,7 @@ async function main(): Promise<number> {
       runs: (n, backend) => (values.runs ? Number(values.runs) : quick ? 2 : n >= 100_000 ? (backend === 'iptables' ? 2 : 3) : 5),
       perPairAtLargest: !quick,
       groupAtLargest: !quick,
+      distinctAtLargest: !quick,
       naiveMax: quick ? 200 : 1000,
       log,
     });

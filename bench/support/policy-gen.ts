@@ -5,6 +5,11 @@ import { BENCH_GROUP, FIRST_UID, userName } from './world.js';
 export type Shape =
   /** One entitlement per VM listing its users: how config management would generate a big policy. */
   | 'per-vm'
+  /**
+   * per-vm, but no two users entitled to the same set of VMs (per-vm's users come in 100 sets of 100 alike): no
+   * uid classes, so the firewall holds every (uid, VM) pair as its own element. Use `distinctVmsOf`.
+   */
+  | 'distinct'
   /** One entitlement item per (user, VM) pair: the most YAML for the same grants (worst case for the parser). */
   | 'per-pair'
   /**
@@ -51,6 +56,27 @@ export function vmsOf(u: number, s: Sizes): number[] {
   return Array.from({ length: s.perUser }, (_, j) => (u + j * stride) % s.vms);
 }
 
+/**
+ * User `u`'s VMs in the distinct shape: VM u mod vms, then steps of a stride that differs between the users who
+ * share that first VM, so no two users have the same set (checked by `distinctSets`).
+ */
+export function distinctVmsOf(u: number, s: Sizes): number[] {
+  const stride = Math.floor(s.vms / s.perUser) + 1 + Math.floor(u / s.vms);
+  return Array.from({ length: s.perUser }, (_, j) => (u + j * stride) % s.vms);
+}
+
+/** Throws unless every user of the distinct shape has a set of VMs of their own. */
+export function distinctSets(s: Sizes): void {
+  const seen = new Set<string>();
+  for (let u = 0; u < s.users; u++) {
+    const key = distinctVmsOf(u, s)
+      .sort((a, b) => a - b)
+      .join(',');
+    if (seen.has(key)) throw new Error(`distinct shape: user ${u} has the same VMs as another (${key})`);
+    seen.add(key);
+  }
+}
+
 /** Generated account `u`'s uid (see World). */
 export function uidOf(u: number): number {
   return FIRST_UID + u;
@@ -67,8 +93,9 @@ export function policyBody(s: Sizes, shape: Shape): string {
   } else if (shape === 'per-pair') {
     for (let u = 0; u < s.users; u++) for (const v of vmsOf(u, s)) out.push(`  - { vm: vm${v}, users: [${userName(u)}] }`);
   } else {
+    const of = shape === 'distinct' ? distinctVmsOf : vmsOf;
     const byVm: string[][] = Array.from({ length: s.vms }, () => []);
-    for (let u = 0; u < s.users; u++) for (const v of vmsOf(u, s)) byVm[v]!.push(userName(u));
+    for (let u = 0; u < s.users; u++) for (const v of of(u, s)) byVm[v]!.push(userName(u));
     byVm.forEach((names, v) => {
       if (names.length > 0) out.push(`  - vm: vm${v}`, `    users: [${names.join(', ')}]`);
     });

@@ -25,8 +25,9 @@ export interface ClassedGroup {
 }
 
 /**
- * Elements a class must save before it is worth its own chain and set: each costs the load about as much as a few
- * dozen elements, and every class-entitled connection one more lookup. Small policies keep their plain sets.
+ * Elements a class must save before it is worth its own chain and set. With nft 1.0.6 a class (set, chain, rule,
+ * map entry) costs a load ~250 µs, a tuple element ~10 µs; a class-entitled connection also pays one more lookup.
+ * Small policies keep their plain sets.
  */
 export const CLASS_MIN_SAVING = 64;
 
