@@ -95,16 +95,30 @@ export interface StagedViews {
 const BATCH_FILES = 64;
 const BATCH_BYTES = 1 << 20;
 
+// Files per setfacl: each batch gets its ACLs on the other core while the next batch is written.
+const ACL_BATCH = 1024;
+
 /**
- * Writes each view to a temp file beside it, root:root 0600 until written, then one `setfacl --restore` gives each
- * its ACL; nothing is visible under a view's name until `commit`, so no view is ever seen without its ACL.
- * No fsync: apply rewrites views. On failure, the temp files written so far are removed.
+ * Writes each view to a temp file beside it, root:root 0600 until written, and gives each its ACL with
+ * `setfacl --restore` (one per ACL_BATCH files, started as soon as those are written); nothing is visible under a
+ * view's name until `commit`, so no view is ever seen without its ACL. No fsync: apply rewrites views. On failure,
+ * the temp files written so far are removed.
  */
 export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<StagedViews> {
   const temps: string[] = [];
   const discard = () => temps.forEach((t) => rmSync(t, { force: true }));
+  const acls: Promise<unknown>[] = [];
+  const setAcls = (from: number, to: number) => {
+    const restore = writes
+      .slice(from, to)
+      .map((w, i) => `# file: ${quote(temps[from + i]!)}\n${w.acl.join('\n')}\n`)
+      .join('\n');
+    const p = mustExec(run, ['setfacl', `--restore=-`], { input: restore });
+    p.catch(() => undefined); // judged below, once every batch has ended
+    acls.push(p);
+  };
   try {
-    let [files, bytes] = [0, 0];
+    let [files, bytes, aclFrom] = [0, 0, 0];
     for (const w of writes) {
       if (files >= BATCH_FILES || bytes >= BATCH_BYTES) {
         await nextTick();
@@ -112,14 +126,19 @@ export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<Staged
       }
       [files, bytes] = [files + 1, bytes + w.content.length];
       temps.push(writeTempSync(w.file, w.content, w.spec));
+      if (temps.length - aclFrom >= ACL_BATCH) {
+        setAcls(aclFrom, temps.length);
+        aclFrom = temps.length;
+      }
     }
-    if (writes.length > 0) {
-      const restore = writes.map((w, i) => `# file: ${quote(temps[i]!)}\n${w.acl.join('\n')}\n`).join('\n');
-      await mustExec(run, ['setfacl', `--restore=-`], { input: restore }).catch((err: unknown) => {
-        throw new Error(`${messageOf(err)} (setfacl is in the package acl; the filesystem must support POSIX ACLs)`, { cause: err });
-      });
+    if (temps.length > aclFrom) setAcls(aclFrom, temps.length);
+    // Every setfacl has ended before anything is removed or renamed, failed or not.
+    const failed = (await Promise.allSettled(acls)).find((r) => r.status === 'rejected');
+    if (failed) {
+      throw new Error(`${messageOf(failed.reason)} (setfacl is in the package acl; the filesystem must support POSIX ACLs)`, { cause: failed.reason });
     }
   } catch (err) {
+    await Promise.allSettled(acls);
     discard();
     throw new Error(`views: ${messageOf(err)}`, { cause: err });
   }
