@@ -109,6 +109,17 @@ ${V4_PORTS.map((_, i) => `  - { vm: c${i}, groups: [${group}] }`).join('\n')}
     assert.equal(await status(), 0);
   });
 
+  test('restore at boot loads the classes from firewall.json alone, in one transaction', async () => {
+    await nft(['delete', 'table', 'inet', 'consolegate']);
+    assert.deepEqual(await reached(outsider), ALL, 'without our table nothing is refused: the test proves nothing');
+    const r = await sb.helper(['restore']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(await listing(), /meta skuid vmap @allow_classes/);
+    assert.deepEqual(await reached(members[0]!), ALL);
+    assert.deepEqual(await reached(outsider), []);
+    assert.equal(await status(), 0);
+  });
+
   test('a foreign entry in the class map is drift: status says so, apply takes it out', async () => {
     const chain = /jump (allow_c[0-9a-f]{12})/.exec(await listing())![1]!;
     await nft(['add', 'element', 'inet', 'consolegate', 'allow_classes', `{ ${outsider.uid} : jump ${chain} }`]);
