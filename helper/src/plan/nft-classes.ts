@@ -45,27 +45,29 @@ export function classify(g: TupleGroup): ClassedGroup {
   };
   collect(g.v4, 'v4');
   collect(g.v6, 'v6');
+  // Endpoints (as one string) → the uids that have exactly those.
   const byEndpoints = new Map<string, UidClass>();
   for (const uid of [...byUid.keys()].sort((a, b) => a - b)) {
     const e = byUid.get(uid)!;
     const key = `${e.v4.join(',')}|${e.v6.join(',')}`;
     const c = byEndpoints.get(key);
     if (c) c.uids.push(uid);
-    else byEndpoints.set(key, { id: key, uids: [uid], v4: e.v4, v6: e.v6 });
+    else byEndpoints.set(key, { id: '', uids: [uid], v4: e.v4, v6: e.v6 });
   }
-  const classes = [...byEndpoints.values()].filter((c) => {
+  const chosen = [...byEndpoints].filter(([, c]) => {
     const endpoints = c.v4.length + c.v6.length;
     return c.uids.length * endpoints - c.uids.length - endpoints >= CLASS_MIN_SAVING;
   });
-  if (classes.length === 0) return { v4: g.v4, v6: g.v6, classes };
+  if (chosen.length === 0) return { v4: g.v4, v6: g.v6, classes: [] };
   const ids = new Set<string>();
-  for (const c of classes) {
+  for (const [key, c] of chosen) {
     // Two classes under one name would be one set holding both classes' endpoints: never, however unlikely.
-    let id = sha256(c.id).slice(0, 12);
+    let id = sha256(key).slice(0, 12);
     while (ids.has(id)) id = sha256(id).slice(0, 12);
     ids.add(id);
     c.id = id;
   }
+  const classes = chosen.map(([, c]) => c);
   const classed = new Set(classes.flatMap((c) => c.uids));
   const kept = (tuples: Tuple[]) => tuples.filter((t) => !classed.has(t.uid));
   return { v4: kept(g.v4), v6: kept(g.v6), classes };

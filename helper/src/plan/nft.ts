@@ -33,6 +33,10 @@ export function renderNft(m: FirewallModel): string {
       if (classes.length > 0) out.push(`\t\tmeta skgid ${m.viewerGid} ${time}meta skuid vmap @${g.name}_classes`);
     }
   }
+  // What is left is TCP to a protected port. A new connection is refused whoever opens it. Any other packet
+  // is judged when it has an owner, so a revoked grant or an ended window cuts the open connection at its
+  // next packet; packets sent after close() have none (`meta skuid` does not match them) and pass, or
+  // connections would hang in LAST-ACK (DESIGN.md, "Firewall").
   out.push('\t\ttcp flags & (syn | ack) == syn jump deny', '\t\tmeta l4proto tcp meta skuid >= 0 jump deny', '\t}', '');
   // Routed traffic (a VM or container behind this machine) has no local owner: never entitled.
   out.push('\tchain forward {', '\t\ttype filter hook forward priority filter; policy accept;', '\t\ttcp dport @protected jump deny', '\t}', '');
