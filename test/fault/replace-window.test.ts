@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { nftListOwned, nftReplace } from '../../helper/src/apply/nft.js';
+import type { FirewallModel, Tuple } from '../../helper/src/plan/firewall-model.js';
+import { renderNft } from '../../helper/src/plan/nft.js';
 import { exec, type Exec } from '../../helper/src/system/exec.js';
 import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
 import { startProbe, type Probe } from './support/harness.js';
@@ -60,6 +62,36 @@ entitlements:
     assert.ok(result.control >= 50, `the probe barely ran (${result.control} control connects); it proves nothing`);
     assert.deepEqual(result.violations, [], 'a never-entitled process connected while the table was being replaced');
     // And the last load left exactly the table it was given.
+    assert.equal(await nftListOwned(inNs(sb)), tables[(LOADS - 1) % 2]);
+  });
+
+  test(`${LOADS} loads alternating uid classes and plain tuples (a class made and unmade each time): the probe never connects`, async (t) => {
+    // 10 uids × 9 endpoints is a class (plan/nft-classes.ts); 9 × 9 is not. Switching makes and deletes the class's
+    // chain, set and map in the same transactions that refill the tuple set.
+    const ports = [20002, 20004, 20010, 20011, 20012, 20013, 20014, 20015, 20016];
+    const gid = await sb.viewerGid();
+    const model = (members: number): FirewallModel => {
+      const v4: Tuple[] = [];
+      for (let i = 0; i < members; i++) for (const port of ports) v4.push({ uid: 3_100_000 + i, addr: '127.0.0.1', port });
+      return { viewerGid: gid, groups: [{ name: 'allow', slots: null, v4, v6: [] }], ports: [{ from: 20000, to: 20999 }], log: false };
+    };
+    const texts = [renderNft(model(10)), renderNft(model(9))];
+    assert.match(texts[0]!, /vmap @allow_classes/);
+    assert.doesNotMatch(texts[1]!, /vmap/);
+    const tables: string[] = [];
+    for (const text of texts) {
+      await nftReplace(inNs(sb), text);
+      tables.push((await nftListOwned(inNs(sb)))!);
+    }
+
+    probe = await startProbe(sb, mallory, gid, CONTROL_PORT, Array.from({ length: 20 }, (_, i) => `127.0.0.1:${i % 2 ? 20004 : 20002}`));
+    for (let i = 0; i < LOADS; i++) await nftReplace(inNs(sb), tables[i % 2]!);
+    const result = await probe.stop();
+    probe = null;
+    t.diagnostic(`${result.cycles} probe cycles (${result.cycles * 20} protected connects), ${result.control} control connects`);
+
+    assert.ok(result.control >= 50, `the probe barely ran (${result.control} control connects); it proves nothing`);
+    assert.deepEqual(result.violations, [], 'a never-entitled process connected while classes were made and unmade');
     assert.equal(await nftListOwned(inNs(sb)), tables[(LOADS - 1) % 2]);
   });
 });
