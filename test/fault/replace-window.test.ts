@@ -69,6 +69,9 @@ entitlements:
     // 10 uids × 9 endpoints is a class (plan/nft-classes.ts); 9 × 9 is not. Switching makes and deletes the class's
     // chain, set and map in the same transactions that refill the tuple set.
     const ports = [20002, 20004, 20010, 20011, 20012, 20013, 20014, 20015, 20016];
+    // An apply creates the viewer group (and runs on its own too, if this test is run alone).
+    await sb.writePolicy(policy(alice, ''));
+    assert.equal((await sb.helper(['apply'])).code, 0);
     const gid = await sb.viewerGid();
     const model = (members: number): FirewallModel => {
       const v4: Tuple[] = [];
