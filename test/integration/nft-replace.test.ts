@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { nftListOwned, nftRemove, nftReplace } from '../../helper/src/apply/nft.js';
+import type { FirewallModel, Tuple } from '../../helper/src/plan/firewall-model.js';
+import { renderNft } from '../../helper/src/plan/nft.js';
 import { replaceScript } from '../../helper/src/plan/nft-replace.js';
 import { exec, type Exec } from '../../helper/src/system/exec.js';
 import { rootTestsUnavailable, Sandbox } from '../support/sandbox.js';
@@ -63,6 +65,22 @@ describe('nft in-place replacement (kernel)', { skip: unavailable ?? false }, ()
     assert.doesNotMatch(script, /flush set inet consolegate allow_v4/);
     assert.match(script, /^delete set inet consolegate w1_v4$/m);
     assert.match(script, /^flush set inet consolegate protected$/m);
+  });
+
+  test('one uid class of two goes away while the class map stays: its chain is deleted after the map entries that jump to it', async () => {
+    // 10 uids × 9 ports each: two classes (plan/nft-classes.ts). Dropping the second keeps the map (changed by its
+    // differences), so its chain can go only once the entries jumping to it are gone (else EBUSY).
+    const klass = (first: number, port: number): Tuple[] => Array.from({ length: 10 }, (_, u) => Array.from({ length: 9 }, (_, p) => ({ uid: first + u, addr: '192.0.2.1', port: port + p }))).flat();
+    const model = (v4: Tuple[]): FirewallModel => ({ viewerGid: 2999, groups: [{ name: 'allow', slots: null, v4, v6: [] }], ports: [{ from: 20000, to: 20999 }], log: false });
+    const [two, one] = [renderNft(model([...klass(1000, 20000), ...klass(2000, 20100)])), renderNft(model(klass(1000, 20000)))];
+    assert.equal(two.match(/^\tchain allow_c/gm)?.length, 2);
+    assert.equal(one.match(/^\tchain allow_c/gm)?.length, 1);
+    const [freshTwo, freshOne] = [await fresh(two), await fresh(one)];
+    await fresh(two);
+    await nftReplace(run, one);
+    assert.equal(await nftListOwned(run), freshOne);
+    await nftReplace(run, two);
+    assert.equal(await nftListOwned(run), freshTwo);
   });
 
   test('a table edited outside consolegate (extra chain, extra element, switched off) is put back exactly', async () => {
