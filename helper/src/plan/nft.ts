@@ -15,13 +15,13 @@ export function renderNft(m: FirewallModel): string {
   const classed = m.groups.map((g) => ({ g, ...classify(g) }));
   for (const { g, v4, v6, classes } of classed) {
     out.push(...set(`${g.name}_v4`, 'ipv4_addr', v4), ...set(`${g.name}_v6`, 'ipv6_addr', v6));
-    for (const c of classes) out.push(...classSets(`${g.name}_c${c.id}`, c));
+    for (const c of classes) out.push(...classSets(className(g.name, c), c));
     if (classes.length > 0) out.push(...classMap(g.name, classes));
   }
   out.push('\tset protected {', '\t\ttype inet_service', '\t\tflags interval');
   if (m.ports.length > 0) out.push(`\t\telements = { ${m.ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(', ')} }`);
   out.push('\t}', '');
-  for (const { g, classes } of classed) for (const c of classes) out.push(...classChain(`${g.name}_c${c.id}`, c));
+  for (const { g, classes } of classed) for (const c of classes) out.push(...classChain(className(g.name, c), c));
   out.push('\tchain output {', '\t\ttype filter hook output priority filter; policy accept;');
   // Everything not bound for a protected port leaves at once: one lookup, whatever the entitlements.
   out.push('\t\ttcp dport != @protected accept');
@@ -46,8 +46,13 @@ export function renderNft(m: FirewallModel): string {
   return out.join('\n');
 }
 
+/** A set or map block with its elements one to a line (`elements`: already joined, none when empty). */
+function elementBlock(kind: 'set' | 'map', name: string, type: string, elements: string): string[] {
+  if (elements === '') return [];
+  return [`\t${kind} ${name} {`, `\t\ttype ${type}`, '\t\telements = {', elements, '\t\t}', '\t}', ''];
+}
+
 function set(name: string, addrType: string, tuples: Tuple[]): string[] {
-  if (tuples.length === 0) return [];
   // One string for all elements: 100,000 lines, no per-line array entries to join again.
   const rest = perEndpoint((addr, port) => ` . ${addr} . ${port}`);
   let elements = '';
@@ -55,18 +60,22 @@ function set(name: string, addrType: string, tuples: Tuple[]): string[] {
     const t = tuples[i]!;
     elements += ',\n\t\t\t' + t.uid + rest(t);
   }
-  return [`\tset ${name} {`, `\t\ttype uid . ${addrType} . inet_service`, '\t\telements = {', elements.slice(2), '\t\t}', '\t}', ''];
+  return elementBlock('set', name, `uid . ${addrType} . inet_service`, elements.slice(2));
+}
+
+const lines = (elements: string[]) => (elements.length === 0 ? '' : '\t\t\t' + elements.join(',\n\t\t\t'));
+
+/** The chain (and, with `_v4`/`_v6`, the sets) of class `c` in window group `group`. */
+function className(group: string, c: UidClass): string {
+  return `${group}_c${c.id}`;
 }
 
 function classSets(chain: string, c: UidClass): string[] {
-  const endpoints = (name: string, addrType: string, list: string[]) =>
-    list.length === 0 ? [] : [`\tset ${name} {`, `\t\ttype ${addrType} . inet_service`, '\t\telements = {', '\t\t\t' + list.join(',\n\t\t\t'), '\t\t}', '\t}', ''];
-  return [...endpoints(`${chain}_v4`, 'ipv4_addr', c.v4), ...endpoints(`${chain}_v6`, 'ipv6_addr', c.v6)];
+  return [...elementBlock('set', `${chain}_v4`, 'ipv4_addr . inet_service', lines(c.v4)), ...elementBlock('set', `${chain}_v6`, 'ipv6_addr . inet_service', lines(c.v6))];
 }
 
 function classMap(group: string, classes: UidClass[]): string[] {
-  const elements = classes.flatMap((c) => c.uids.map((uid) => `${uid} : jump ${group}_c${c.id}`));
-  return [`\tmap ${group}_classes {`, '\t\ttype uid : verdict', '\t\telements = {', '\t\t\t' + elements.join(',\n\t\t\t'), '\t\t}', '\t}', ''];
+  return elementBlock('map', `${group}_classes`, 'uid : verdict', lines(classes.flatMap((c) => c.uids.map((uid) => `${uid} : jump ${className(group, c)}`))));
 }
 
 function classChain(chain: string, c: UidClass): string[] {
