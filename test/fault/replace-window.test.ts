@@ -3,7 +3,7 @@
 // loads. Deleting and re-creating the table in one transaction lets such a probe through (several hundred
 // SYNs in ~3,000 loads here, see helper/src/plan/nft-replace.ts); the in-place replacement must let none.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { nftListOwned, nftReplace } from '../../helper/src/apply/nft.js';
 import type { FirewallModel, Tuple } from '../../helper/src/plan/firewall-model.js';
 import { renderNft } from '../../helper/src/plan/nft.js';
@@ -41,6 +41,21 @@ entitlements:
   - { vm: vm2, users: [${who.name}] }
 `);
 
+  /** Loads the two listings in turn LOADS times while mallory (with the viewer gid) probes 20002 and 20004. */
+  const alternate = async (t: TestContext, tables: string[], gid: number, violation: string) => {
+    // Many targets per cycle: the probe's short breath between cycles then costs little probing time.
+    probe = await startProbe(sb, mallory, gid, CONTROL_PORT, Array.from({ length: 20 }, (_, i) => `127.0.0.1:${i % 2 ? 20004 : 20002}`));
+    for (let i = 0; i < LOADS; i++) await nftReplace(inNs(sb), tables[i % 2]!);
+    const result = await probe.stop();
+    probe = null;
+    t.diagnostic(`${result.cycles} probe cycles (${result.cycles * 20} protected connects), ${result.control} control connects`);
+
+    assert.ok(result.control >= 50, `the probe barely ran (${result.control} control connects); it proves nothing`);
+    assert.deepEqual(result.violations, [], violation);
+    // And the last load left exactly the table it was given.
+    assert.equal(await nftListOwned(inNs(sb)), tables[(LOADS - 1) % 2]);
+  };
+
   test(`${LOADS} loads alternating two policies: a never-entitled probe never connects`, async (t) => {
     // The two tables differ in elements and in their sets (B has a time-window set A lacks).
     const tables: string[] = [];
@@ -52,17 +67,7 @@ entitlements:
     }
     assert.notEqual(tables[0], tables[1]);
 
-    // Many targets per cycle: the probe's short breath between cycles then costs little probing time.
-    probe = await startProbe(sb, mallory, await sb.viewerGid(), CONTROL_PORT, Array.from({ length: 20 }, (_, i) => `127.0.0.1:${i % 2 ? 20004 : 20002}`));
-    for (let i = 0; i < LOADS; i++) await nftReplace(inNs(sb), tables[i % 2]!);
-    const result = await probe.stop();
-    probe = null;
-    t.diagnostic(`${result.cycles} probe cycles (${result.cycles * 20} protected connects), ${result.control} control connects`);
-
-    assert.ok(result.control >= 50, `the probe barely ran (${result.control} control connects); it proves nothing`);
-    assert.deepEqual(result.violations, [], 'a never-entitled process connected while the table was being replaced');
-    // And the last load left exactly the table it was given.
-    assert.equal(await nftListOwned(inNs(sb)), tables[(LOADS - 1) % 2]);
+    await alternate(t, tables, await sb.viewerGid(), 'a never-entitled process connected while the table was being replaced');
   });
 
   test(`${LOADS} loads alternating uid classes and plain tuples (a class made and unmade each time): the probe never connects`, async (t) => {
@@ -86,16 +91,7 @@ entitlements:
       await nftReplace(inNs(sb), text);
       tables.push((await nftListOwned(inNs(sb)))!);
     }
-
-    probe = await startProbe(sb, mallory, gid, CONTROL_PORT, Array.from({ length: 20 }, (_, i) => `127.0.0.1:${i % 2 ? 20004 : 20002}`));
-    for (let i = 0; i < LOADS; i++) await nftReplace(inNs(sb), tables[i % 2]!);
-    const result = await probe.stop();
-    probe = null;
-    t.diagnostic(`${result.cycles} probe cycles (${result.cycles * 20} protected connects), ${result.control} control connects`);
-
-    assert.ok(result.control >= 50, `the probe barely ran (${result.control} control connects); it proves nothing`);
-    assert.deepEqual(result.violations, [], 'a never-entitled process connected while classes were made and unmade');
-    assert.equal(await nftListOwned(inNs(sb)), tables[(LOADS - 1) % 2]);
+    await alternate(t, tables, gid, 'a never-entitled process connected while classes were made and unmade');
   });
 });
 
