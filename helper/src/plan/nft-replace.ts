@@ -60,11 +60,21 @@ export function canonicalListing(listing: string): string {
   return [...head, sorted.map((o) => o.lines.join('\n')).join('\n\n'), ...tail, ''].join('\n');
 }
 
+const cut = new WeakMap<TableObject, { declaration: string; elements: string[] }>();
+
 /**
  * An object's text without its `elements = { … }` and the elements, trimmed (none when it has no such block):
  * the block starts on a line of its own and ends at the first `}`, wherever nft or we broke its lines.
  */
 export function elementsOf(o: TableObject): { declaration: string; elements: string[] } {
+  // The nft step asks twice for the same desired objects (the set deltas, then the fingerprint): cut once. Callers
+  // only read the result.
+  let parts = cut.get(o);
+  if (parts === undefined) cut.set(o, (parts = cutElements(o)));
+  return parts;
+}
+
+function cutElements(o: TableObject): { declaration: string; elements: string[] } {
   const start = o.lines.findIndex((l, i) => i > 0 && l.startsWith('\t\telements = {'));
   let end = start;
   while (end >= 0 && end < o.lines.length && !o.lines[end]!.includes('}')) end++;
