@@ -93,4 +93,20 @@ describe('the plan cache', { skip: unavailable ?? false }, () => {
     const s = await json(['status']);
     assert.deepEqual([s.code, s.out.plan], [0, 'rendered']);
   });
+
+  test('a policy edit takes the unchanged views\' hashes from the cache: the changed view is new, a damaged one repaired', async () => {
+    assert.equal((await json(['apply'])).code, 0);
+    const viewOf = (u: TestUser) => path.join(sb.stateDir, 'views', `${u.uid}.json`);
+    const vmsIn = async (u: TestUser) => (JSON.parse(await readFile(viewOf(u), 'utf8')) as { vms: { id: string }[] }).vms.map((v) => v.id);
+    const alicesView = await readFile(viewOf(alice), 'utf8');
+    await writeFile(viewOf(alice), alicesView.replace('"vm1"', '"vmX"'));
+    await sb.writePolicy(sb.policy(body(`  - { vm: vm1, users: [${bob.name}] }\n`)));
+    const a = await json(['apply']);
+    assert.deepEqual([a.code, a.out.applied], [0, true]);
+    assert.deepEqual(await vmsIn(bob), ['vm1', 'vmg']);
+    assert.equal(await readFile(viewOf(alice), 'utf8'), alicesView);
+    // Any wrong hash taken from the cache would show here as a view out of date.
+    const s = await json(['status']);
+    assert.deepEqual([s.code, s.out.inSync], [0, true], JSON.stringify(s.out));
+  });
 });

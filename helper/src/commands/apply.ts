@@ -70,7 +70,7 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
       prepared = await prepare(ctx);
     }
     plan = prepared.plan;
-    const digest = prepared === live.prepared ? live.digest : digestOf(plan);
+    const digest = prepared === live.prepared ? live.digest : digestOf(plan, live.previous);
     await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(plan.viewer.path) ?? dpkgOwns(ctx.exec, plan.viewer.path));
     await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx)));
     return 'ok';

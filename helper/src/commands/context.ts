@@ -79,6 +79,8 @@ export interface LivePrepared extends Live {
   prepared: Prepared | null;
   /** The policy files' hash before parsing, for writePlanCache. */
   files: string;
+  /** The plan cache's digest when this helper wrote it (Cached.previous), for digestOf. */
+  previous: PlanDigest | null;
 }
 
 /**
@@ -94,11 +96,11 @@ export async function prepareLive(ctx: Context, loaded?: PrepareOptions['loaded'
     seal && generation && sameGeneration(seal.generation, generation) ? { kind: 'sealed', generation, loadedFile: statePaths(ctx.paths.stateDir).loaded, loadedSha: seal.file } : null;
   const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
   const files = await policyFilesNow(ctx);
-  const cached = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => null);
-  const prepared = cached === null ? await prepare(ctx, { machineBackend: true, loaded }) : null;
-  const digest = cached ?? digestOf(prepared!.plan);
+  const { hit, previous } = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => ({ hit: null, previous: null }));
+  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, loaded }) : null;
+  const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
-  return { digest, prepared, files, state, nftLive };
+  return { digest, prepared, files, previous, state, nftLive };
 }
 
 function parseWhere(where: string) {

@@ -14,7 +14,7 @@ import { readIfExists, writeAtomic } from '../system/fs.js';
 import type { Context, Prepared } from './context.js';
 
 /** Bump when the digest, the key or what plan/ renders from the same inputs changes meaning. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** What gatherFacts asks the world about a policy: everything else in the plan comes from the files themselves. */
 interface Questions {
@@ -32,6 +32,8 @@ interface PlanCache {
   files: string;
   /** cacheKey(): the files, the answers, the backend, the command-line paths, this helper's code. */
   key: string;
+  /** helperCode() that wrote it: only the same code may take view hashes from its digest by key. */
+  code: string;
   questions: Questions;
   digest: PlanDigest;
 }
@@ -103,21 +105,32 @@ async function readCache(stateDir: string): Promise<PlanCache | null> {
   if (text === null) return null;
   try {
     const c = JSON.parse(text) as PlanCache;
-    return c.version === FORMAT && typeof c.key === 'string' && typeof c.files === 'string' && c.digest && c.questions ? c : null;
+    const keys = c.digest?.viewKeys;
+    const wellFormed = typeof c.key === 'string' && typeof c.code === 'string' && typeof c.files === 'string' && c.questions && typeof c.digest?.views === 'object' && typeof keys?.salt === 'string' && typeof keys.keys === 'object';
+    return c.version === FORMAT && wellFormed ? c : null;
   } catch {
     return null;
   }
 }
 
-/** The cached digest when every input is what it was, else null (then the caller parses and renders). `files`: policyFilesNow(). */
-export async function cachedDigest(ctx: Context, files: string, opts: Omit<PlanOptions, 'backend'>): Promise<PlanDigest | null> {
+/** What the plan cache offers: see cachedDigest. */
+export interface Cached {
+  /** The cached digest, when every input is what it was. */
+  hit: PlanDigest | null;
+  /** The cached digest, hit or not, when this same helper wrote it: its view hashes stand for views with the same keys. */
+  previous: PlanDigest | null;
+}
+
+/** What the plan cache holds for this run (when `hit` is null the caller parses and renders). `files`: policyFilesNow(). */
+export async function cachedDigest(ctx: Context, files: string, opts: Omit<PlanOptions, 'backend'>): Promise<Cached> {
   const cache = await readCache(ctx.paths.stateDir);
-  if (cache === null || files !== cache.files) return null;
+  const previous = cache !== null && cache.code === (await helperCode()) ? cache.digest : null;
+  if (cache === null || previous === null || files !== cache.files) return { hit: null, previous };
   const facts = await gatherFacts(askingPolicy(cache.questions), { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = await chooseBackend(ctx.exec, cache.questions.backend);
   const key = await cacheKey(cache.files, facts, backend, opts, ctx.strict);
   // A viewer group that does not exist yet is created by the full path (apply), never skipped.
-  return key !== null && key === cache.key && cache.digest.viewer.gid !== null ? cache.digest : null;
+  return { hit: key !== null && key === cache.key && cache.digest.viewer.gid !== null ? cache.digest : null, previous };
 }
 
 /** Starts a cache entry: the policy files as they are before parsing (compared again when it is written). */
@@ -129,7 +142,8 @@ export function policyFilesNow(ctx: Context): Promise<string> {
 export async function writePlanCache(ctx: Context, filesBefore: string, prepared: Prepared, digest: PlanDigest, opts: Omit<PlanOptions, 'backend'>): Promise<void> {
   if ((await policyFilesNow(ctx)) !== filesBefore) return;
   const key = await cacheKey(filesBefore, prepared.facts, prepared.plan.backend, opts, ctx.strict);
-  if (key === null) return;
-  const cache: PlanCache = { version: FORMAT, files: filesBefore, key, questions: questionsOf(prepared.policy), digest };
+  const code = await helperCode();
+  if (key === null || code === null) return;
+  const cache: PlanCache = { version: FORMAT, files: filesBefore, key, code, questions: questionsOf(prepared.policy), digest };
   await writeAtomic(statePaths(ctx.paths.stateDir).planCache, `${JSON.stringify(cache)}\n`, { mode: 0o600, uid: 0, gid: 0 }, { fsync: false });
 }

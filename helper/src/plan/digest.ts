@@ -5,6 +5,7 @@ import type { Skipped } from './grants.js';
 import { renderNft } from './nft.js';
 import { renderIptables } from './iptables.js';
 import type { Backend, Plan } from './plan.js';
+import type { ViewKeys } from './view-keys.js';
 
 /** What `status`, `plan` and an up-to-date `apply` compare the system with; `Plan` has the bytes themselves. */
 export interface PlanDigest {
@@ -16,6 +17,8 @@ export interface PlanDigest {
   table: string;
   /** uid → viewHash of that user's view. */
   views: Record<string, string>;
+  /** The plan's view keys: a later digest takes `views[uid]` from here where salt and key are the same. */
+  viewKeys: ViewKeys;
   /** sha256 of the firewall model as firewall.json holds it (JSON.stringify). */
   model: string;
   grants: number;
@@ -45,9 +48,10 @@ export function modelText(model: FirewallModel): string {
 
 /**
  * The digest of a rendered plan. The hashes of the views and the model are taken on first use: an apply that loads
- * new rules needs them only while the firewall loads (apply/state.ts stages them then), not before.
+ * new rules needs them only while the firewall loads (apply/state.ts stages them then), not before. `previous`: the
+ * last plan's digest, rendered by this same helper; a view whose key it shares (under the same salt) has its hash.
  */
-export function digestOf(plan: Plan): PlanDigest {
+export function digestOf(plan: Plan, previous: PlanDigest | null = null): PlanDigest {
   const firewall =
     plan.backend === 'nftables'
       ? sha256(plan.nft ?? renderNft(plan.firewall))
@@ -64,13 +68,19 @@ export function digestOf(plan: Plan): PlanDigest {
     get views() {
       if (views === undefined) {
         views = {};
-        for (const [uid, v] of plan.views) views[uid] = viewHash(v.content);
+        const before = previous?.viewKeys.salt === plan.viewKeys.salt ? previous : null;
+        const { keys } = plan.viewKeys;
+        for (const [uid, v] of plan.views) {
+          const known = before !== null && before.viewKeys.keys[uid] === keys[uid] ? before.views[uid] : undefined;
+          views[uid] = known ?? viewHash(v.content);
+        }
       }
       return views;
     },
     get model() {
       return (model ??= sha256(modelText(plan.firewall)));
     },
+    viewKeys: plan.viewKeys,
     grants: plan.grants.length,
     skipped: plan.skipped,
   };

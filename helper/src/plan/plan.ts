@@ -6,7 +6,8 @@ import { expandGrants, type Grant, type Skipped } from './grants.js';
 import { renderNft } from './nft.js';
 import { protectedPorts } from './ports.js';
 import { groupGrants, renderSudoers } from './sudoers.js';
-import { renderTable, renderViews, viewContents } from './views.js';
+import { viewKeys, type ViewKeys } from './view-keys.js';
+import { renderTable, renderViews, viewTexts } from './views.js';
 
 export type Backend = 'nftables' | 'iptables';
 
@@ -23,8 +24,10 @@ export interface Plan {
   viewer: { path: string; group: string; gid: number | null; mode: number };
   /** console-table.json content. */
   table: string;
-  /** uid → view file content (root-owned; readable by that uid only, through an ACL entry). */
-  views: Map<number, { content: string }>;
+  /** uid → view file content (root-owned; readable by that uid only, through an ACL entry), built when first read. */
+  views: Map<number, { readonly content: string }>;
+  /** What tells the views apart (view-keys.ts): the digest reuses the last apply's hash of a view with the same key. */
+  viewKeys: ViewKeys;
   grants: Grant[];
   skipped: Skipped[];
 }
@@ -52,8 +55,7 @@ export function planFirewall(policy: Policy, facts: Facts, grants: Grant[] = exp
 export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan {
   const { grants, skipped } = expandGrants(policy, facts);
   const firewall = planFirewall(policy, facts, grants);
-  const views = new Map<number, { content: string }>();
-  for (const [uid, content] of viewContents(renderViews(policy, grants, opts))) views.set(uid, { content });
+  const rendered = renderViews(policy, grants, opts);
   return {
     backend: opts.backend,
     firewall,
@@ -61,7 +63,8 @@ export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan 
     sudoers: renderSudoers({ grants, groups: groupGrants(policy, facts, grants), openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
     viewer: { path: policy.viewer.path, group: policy.viewer.group, gid: facts.viewerGid, mode: VIEWER_MODE },
     table: JSON.stringify(renderTable(policy, facts, grants), null, 2) + '\n',
-    views,
+    views: viewTexts(rendered),
+    viewKeys: viewKeys(rendered),
     grants,
     skipped,
   };

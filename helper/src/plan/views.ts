@@ -82,9 +82,13 @@ export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole
   return views;
 }
 
-/** Each view's file content (JSON, two-space indent, final newline); a VM's entry text is shared by every view with the same entry. */
-export function viewContents(views: Map<number, ViewFile>): Map<number, string> {
-  const out = new Map<number, string>();
+/**
+ * Each view's file content (JSON, two-space indent, final newline), built when first asked for: an apply that knows a
+ * view unchanged by its key (view-keys.ts) never builds its text. A VM's entry text is shared by every view with the
+ * same entry.
+ */
+export function viewTexts(views: Map<number, ViewFile>): Map<number, { readonly content: string }> {
+  const out = new Map<number, { readonly content: string }>();
   // Entries of one VM differ only in their windows; the always-on ones (windows null) are identical text.
   const always = new Map<string, string>();
   const entryText = (entry: ViewFile['vms'][number]): string => {
@@ -93,7 +97,15 @@ export function viewContents(views: Map<number, ViewFile>): Map<number, string> 
     if (text === undefined) always.set(entry.id, (text = listItemText(entry)));
     return text;
   };
-  for (const [uid, view] of views) out.set(uid, prettyJsonWithItems(view, 'vms', view.vms.map(entryText)) + '\n');
+  for (const [uid, view] of views) {
+    let text: string | undefined;
+    // An enumerable getter: spreading and JSON.stringify see the text like a plain field.
+    out.set(uid, {
+      get content() {
+        return (text ??= prettyJsonWithItems(view, 'vms', view.vms.map(entryText)) + '\n');
+      },
+    });
+  }
   return out;
 }
 
