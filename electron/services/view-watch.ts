@@ -1,5 +1,5 @@
 // Following the user's view: a new snapshot whenever the file changes or a window opens or closes with the clock.
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { viewPath, type ViewFile } from '../../helper/src/boundary/index.js';
 import { loadView, type ViewSnapshot, type ViewSource } from './views.js';
@@ -27,16 +27,32 @@ export function watchView(opts: WatchOptions, onChange: (snapshot: ViewSnapshot,
     });
   };
   // apply replaces the file by rename, so watch the directory, not the file; the poll covers a directory that
-  // appears later, filesystems without inotify, and windows opening with the clock.
-  let watcher: FSWatcher | null = null;
-  const tryWatch = (): void => {
-    if (watcher) return;
+  // appears later, filesystems without inotify, and windows opening with the clock. A first apply renames a whole
+  // new directory over an empty one: the old one's watch then reports its end, and the watch moves to the new one.
+  const dir = path.dirname(viewPath(opts.stateDir, opts.uid));
+  const inode = (): number | null => {
     try {
-      watcher = watch(path.dirname(viewPath(opts.stateDir, opts.uid)), () => check());
-      watcher.on('error', () => {
-        watcher?.close();
-        watcher = null;
+      return statSync(dir).ino;
+    } catch {
+      return null;
+    }
+  };
+  let watcher: FSWatcher | null = null;
+  let watched: number | null = null;
+  const unwatch = (): void => {
+    watcher?.close();
+    watcher = null;
+  };
+  const tryWatch = (): void => {
+    if (watcher && inode() === watched) return;
+    unwatch();
+    try {
+      watched = inode();
+      watcher = watch(dir, () => {
+        tryWatch();
+        check();
       });
+      watcher.on('error', unwatch);
     } catch {
       watcher = null;
     }
@@ -51,6 +67,6 @@ export function watchView(opts: WatchOptions, onChange: (snapshot: ViewSnapshot,
   return () => {
     stopped = true;
     clearInterval(timer);
-    watcher?.close();
+    unwatch();
   };
 }

@@ -2,11 +2,11 @@
 // written (apply/view-files.ts). Real files, real setfacl and getfacl: every view gets its own ACL whichever batch
 // it fell in, and a failing batch leaves nothing behind, not even files another batch's setfacl was still on.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readAcls, stageViews, viewAcl, viewFile, type ViewWrite } from '../../helper/src/apply/view-files.js';
+import { readAcls, stageViewDir, stageViews, viewAcl, viewFile, type ViewWrite } from '../../helper/src/apply/view-files.js';
 import { exec, type Exec } from '../../helper/src/system/exec.js';
 
 const unavailable = (await exec(['sh', '-c', 'command -v setfacl && command -v getfacl'])).code === 0 ? null : 'setfacl/getfacl missing (package acl)';
@@ -55,5 +55,36 @@ describe('view staging in batches', { skip: unavailable ?? false }, () => {
     assert.ok(calls >= 2);
     assert.equal(firstEnded, true, 'staging gave up while a batch was still running');
     assert.deepEqual(await readdir(dir), []);
+  });
+
+  test('into an empty directory, the views are staged as a root-only directory and renamed over it on commit', async () => {
+    const views = path.join(dir, 'views');
+    await mkdir(views, { mode: 0o755 });
+    const all = writes().map((w) => ({ ...w, file: viewFile(views, Number(path.basename(w.file, '.json'))) }));
+    const staged = await stageViewDir(exec, views, all);
+    assert.deepEqual(await readdir(views), [], 'nothing visible before commit');
+    const [staging] = (await readdir(dir)).filter((n) => n !== 'views');
+    assert.match(staging!, /^\.views\.[0-9a-f]{12}\.tmp$/);
+    assert.equal((await stat(path.join(dir, staging!))).mode & 0o777, 0o700);
+    staged.commit();
+    assert.deepEqual((await readdir(dir)).sort(), ['views']);
+    assert.equal((await stat(views)).mode & 0o777, 0o755);
+    const acls = await readAcls(exec, views);
+    const wrong = all.filter((w, i) => acls.get(w.file)?.join('\n') !== viewAcl(3_000_000 + i).join('\n'));
+    assert.deepEqual(wrong.map((w) => w.file), []);
+    assert.equal(await readFile(all[7]!.file, 'utf8'), all[7]!.content);
+    await rm(views, { recursive: true });
+  });
+
+  test('a views directory that is no longer empty at commit is not replaced, and the staging goes', async () => {
+    const views = path.join(dir, 'views');
+    await mkdir(views, { mode: 0o755 });
+    const all = writes().slice(0, 10).map((w) => ({ ...w, file: viewFile(views, Number(path.basename(w.file, '.json'))) }));
+    const staged = await stageViewDir(exec, views, all);
+    await writeFile(path.join(views, 'someone.json'), '{}');
+    assert.throws(() => staged.commit(), /views: .*(ENOTEMPTY|EEXIST)/);
+    assert.deepEqual((await readdir(dir)).sort(), ['views']);
+    assert.deepEqual(await readdir(views), ['someone.json']);
+    await rm(views, { recursive: true });
   });
 });

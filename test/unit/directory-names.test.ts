@@ -1,7 +1,7 @@
 // Names as a directory spells them (issue 12): accepted on load, tied to the right NSS answer, never trusted blindly.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkDirectoryName, isNumericId, quoteName } from '../../helper/src/policy/names.js';
+import { checkDirectoryName, directoryNameProblem, isNumericId, quoteName } from '../../helper/src/policy/names.js';
 import type { Exec } from '../../helper/src/system/exec.js';
 import { lookupGroups, lookupUsers, lookupUsersByUid, parseGroup, parsePasswd, type Refused } from '../../helper/src/system/nss.js';
 
@@ -136,4 +136,19 @@ test('a name that resolves to uid 0 is skipped with a warning; the plan still re
   assert.deepEqual(plan.grants.map((g) => g.uid).sort(), [1000, 1003]);
   assert.match(plan.skipped.map((s) => s.message).join('\n'), /`root` resolves to uid 0 \(root\), which is never entitled; skipped/);
   assert.doesNotMatch(plan.sudoers, /^#0 /m);
+});
+
+test('the shortcut for plain names accepts nothing the rules refuse', () => {
+  // Deterministic strings over an alphabet of edge characters (and lengths around the shortcut's limit).
+  const alphabet = ['a', 'Z', '_', '0', '9', '-', '+', '.', '@', '$', '\\', ':', ' ', '\t', '\n', '\u202e', 'é', '\u0085'];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (let i = 0; i < 20_000; i++) {
+    const length = next() % 70;
+    const name = Array.from({ length }, () => alphabet[next() % alphabet.length]).join('');
+    assert.equal(checkDirectoryName(name), directoryNameProblem(name), JSON.stringify(name));
+  }
+  for (const name of ['alice', 'cgb000001', 'CORP\\alice', 'host$', 'a'.repeat(64), 'a'.repeat(65), '1234', '_1']) {
+    assert.equal(checkDirectoryName(name), directoryNameProblem(name), name);
+  }
 });

@@ -8,7 +8,7 @@ import type { Exec } from '../system/exec.js';
 import { readIfExists, sameState, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
 import type { NftSeal } from './nft.js';
 import type { Step } from './step.js';
-import { inViews, readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, stageViews, type StagedViews, type ViewState, type ViewWrite } from './view-files.js';
+import { inViews, readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, stageViewDir, stageViews, type StagedViews, type ViewState, type ViewWrite } from './view-files.js';
 import { sealHolds, sealViews, type ViewSeals } from './view-seal.js';
 import type { ViewerOriginal } from './viewer.js';
 
@@ -107,7 +107,9 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       const now = before?.views.has(file) ? before.views.get(file)! : readView(file, acls ?? new Map());
       if (!viewIsCurrent(now, uid, v.content)) writes.push({ file, content: v.content, spec: VIEW_SPEC, acl: viewAcl(uid) });
     }
-    const staged = await stageViews(c.exec, writes);
+    // Into an empty directory (a first apply), the views go as one directory renamed over it.
+    const empty = writes.length > 0 && (await readdir(p.views)).length === 0;
+    const staged = empty ? await stageViewDir(c.exec, p.views, writes) : await stageViews(c.exec, writes);
     c.hashes(); // for the seals, while the firewall loads
     return staged;
   }

@@ -1,11 +1,12 @@
 // View files: root:root 0640 with one ACL entry `user:<uid>:r`, so only their user reads them and she owns
 // nothing root ever opens (no lease, chmod, truncate or FIFO of hers can make apply wait or fail).
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { messageOf } from '../errors.js';
 import { viewHash } from '../plan/digest.js';
 import { mustExec, type Exec } from '../system/exec.js';
-import { readFileStateSync, sameState, writeTempSync, type FileSpec, type FileState } from '../system/fs.js';
+import { readFileStateSync, sameState, tempPathFor, writeNewSync, type FileSpec, type FileState } from '../system/fs.js';
 
 /** Owner and base mode of every view; the group bits show the ACL mask. */
 export const VIEW_SPEC: FileSpec = { mode: 0o640, uid: 0, gid: 0 };
@@ -99,19 +100,17 @@ const BATCH_BYTES = 1 << 20;
 const ACL_BATCH = 1024;
 
 /**
- * Writes each view to a temp file beside it, root:root 0600 until written, and gives each its ACL with
- * `setfacl --restore` (one per ACL_BATCH files, started as soon as those are written); nothing is visible under a
- * view's name until `commit`, so no view is ever seen without its ACL. No fsync: apply rewrites views. On failure,
- * the temp files written so far are removed.
+ * Writes each view to `paths[i]` (a new file), root:root 0600 until written, and gives each its ACL with
+ * `setfacl --restore` (one per ACL_BATCH files, started as soon as those are written). Every setfacl has ended when
+ * this returns or throws; on failure, the files written so far are removed.
  */
-export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<StagedViews> {
-  const temps: string[] = [];
-  const discard = () => temps.forEach((t) => rmSync(t, { force: true }));
+async function writeWithAcls(run: Exec, writes: ViewWrite[], paths: string[]): Promise<void> {
+  let written = 0;
   const acls: Promise<unknown>[] = [];
   const setAcls = (from: number, to: number) => {
     const restore = writes
       .slice(from, to)
-      .map((w, i) => `# file: ${quote(temps[from + i]!)}\n${w.acl.join('\n')}\n`)
+      .map((w, i) => `# file: ${quote(paths[from + i]!)}\n${w.acl.join('\n')}\n`)
       .join('\n');
     const p = mustExec(run, ['setfacl', `--restore=-`], { input: restore });
     p.catch(() => undefined); // judged below, once every batch has ended
@@ -125,13 +124,14 @@ export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<Staged
         [files, bytes] = [0, 0];
       }
       [files, bytes] = [files + 1, bytes + w.content.length];
-      temps.push(writeTempSync(w.file, w.content, w.spec));
-      if (temps.length - aclFrom >= ACL_BATCH) {
-        setAcls(aclFrom, temps.length);
-        aclFrom = temps.length;
+      writeNewSync(paths[written]!, w.content, w.spec);
+      written++;
+      if (written - aclFrom >= ACL_BATCH) {
+        setAcls(aclFrom, written);
+        aclFrom = written;
       }
     }
-    if (temps.length > aclFrom) setAcls(aclFrom, temps.length);
+    if (written > aclFrom) setAcls(aclFrom, written);
     // Every setfacl has ended before anything is removed or renamed, failed or not.
     const failed = (await Promise.allSettled(acls)).find((r) => r.status === 'rejected');
     if (failed) {
@@ -139,13 +139,53 @@ export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<Staged
     }
   } catch (err) {
     await Promise.allSettled(acls);
-    discard();
+    paths.slice(0, written).forEach((f) => rmSync(f, { force: true }));
     throw new Error(`views: ${messageOf(err)}`, { cause: err });
   }
+}
+
+/**
+ * Writes each view to a temp file beside it with its ACL (writeWithAcls); nothing is visible under a view's name
+ * until `commit` renames them, so no view is ever seen without its ACL. No fsync: apply rewrites views.
+ */
+export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<StagedViews> {
+  const temps = writes.map((w) => tempPathFor(w.file));
+  await writeWithAcls(run, writes, temps);
+  const discard = () => temps.forEach((t) => rmSync(t, { force: true }));
   return {
     commit: () => {
       try {
         writes.forEach((w, i) => renameSync(temps[i]!, w.file));
+      } catch (err) {
+        discard();
+        throw new Error(`views: ${messageOf(err)}`, { cause: err });
+      }
+    },
+    discard,
+  };
+}
+
+/**
+ * The views of a views directory that is empty (a first apply): written under their own names into a new directory
+ * beside it, root-only until `commit` opens it (0755) and renames it over the empty one. One rename instead of one
+ * per view, and no temp names (10,000 views: ~0.3 s of renames and ~0.1 s of names on this kind of machine).
+ */
+export async function stageViewDir(run: Exec, dir: string, writes: ViewWrite[]): Promise<StagedViews> {
+  const staging = tempPathFor(dir);
+  mkdirSync(staging, { mode: 0o700 });
+  const discard = () => rmSync(staging, { recursive: true, force: true });
+  try {
+    await writeWithAcls(run, writes, writes.map((w) => inViews(staging, path.basename(w.file))));
+  } catch (err) {
+    discard();
+    throw err;
+  }
+  return {
+    commit: () => {
+      try {
+        chmodSync(staging, 0o755);
+        // Replaces the directory only while it is empty (else ENOTEMPTY, and the apply rolls back).
+        renameSync(staging, dir);
       } catch (err) {
         discard();
         throw new Error(`views: ${messageOf(err)}`, { cause: err });

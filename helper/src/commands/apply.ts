@@ -116,7 +116,7 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
   // Temp files a killed apply left (their step never renamed them); nobody else writes these while we hold the lock
   // (host mode keeps its own files, under its own lock, in the same directory: not these names).
   const sp = statePaths(ctx.paths.stateDir);
-  await removeStaleTemps(ctx.paths.stateDir, [sp.state, sp.table, sp.firewall, sp.loaded, sp.planCache].map((f) => path.basename(f)));
+  await removeStaleTemps(ctx.paths.stateDir, [sp.state, sp.table, sp.firewall, sp.loaded, sp.planCache, sp.views].map((f) => path.basename(f)));
   await removeStaleTemps(sp.views);
   await removeStaleTemps(path.dirname(ctx.paths.sudoersFile), [path.basename(ctx.paths.sudoersFile)]);
   // Everything is rendered and the sudoers candidate checked before the first change to the system; visudo checks

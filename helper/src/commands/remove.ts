@@ -1,5 +1,7 @@
 // `remove`: take away everything consolegate owns and put the viewer back as it was.
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { removeStaleTemps } from '../system/fs.js';
 import { removeFirewall } from '../apply/firewall.js';
 import { acquireLock } from '../apply/lock.js';
 import { readState } from '../apply/state.js';
@@ -20,6 +22,7 @@ export async function remove(ctx: Context): Promise<Outcome> {
     await removeSudoers(ctx.paths.sudoersFile);
     if (state?.viewer) await restoreViewer(ctx.exec, state.viewer);
     await rm(sp.views, { recursive: true, force: true });
+    await removeStaleTemps(ctx.paths.stateDir, [path.basename(sp.views)]);
     await rm(sp.table, { force: true });
     await rm(sp.firewall, { force: true });
     await rm(sp.loaded, { force: true });

@@ -26,7 +26,8 @@ export async function removeStaleTemps(dir: string, targets?: string[]): Promise
     const m = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(n);
     return m !== null && (targets === undefined || targets.includes(m[1]!));
   });
-  for (const n of ours) await rm(path.join(dir, n), { force: true });
+  // A staged directory (apply/view-files.ts, stageViewDir) goes with everything in it.
+  for (const n of ours) await rm(path.join(dir, n), { force: true, recursive: true });
   return ours.length;
 }
 
@@ -160,8 +161,14 @@ export function sameState(s: FileState | null, content: string, spec: FileSpec):
  */
 export function writeTempSync(target: string, content: string, spec: FileSpec): string {
   const tmp = tempPathFor(target);
+  writeNewSync(tmp, content, spec);
+  return tmp;
+}
+
+/** Creates `file`, which must not exist, with content, owner and mode set on the descriptor; no fsync. On failure nothing of it is left. */
+export function writeNewSync(file: string, content: string, spec: FileSpec): void {
   try {
-    const fd = openSync(tmp, 'wx', 0o600);
+    const fd = openSync(file, 'wx', 0o600);
     try {
       writeSync(fd, content);
       fchownSync(fd, spec.uid, spec.gid);
@@ -170,8 +177,7 @@ export function writeTempSync(target: string, content: string, spec: FileSpec): 
       closeSync(fd);
     }
   } catch (err) {
-    rmSync(tmp, { force: true });
+    rmSync(file, { force: true });
     throw err;
   }
-  return tmp;
 }

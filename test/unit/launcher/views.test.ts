@@ -153,3 +153,31 @@ test('watchView follows a view that appears and is then replaced by rename, as a
   stop();
   await rm(dir, { recursive: true });
 });
+
+test('watchView follows a whole views directory renamed over an empty one (a first apply), by inotify alone', async () => {
+  const dir = await tempState();
+  await mkdir(path.join(dir, 'views'));
+  const seen: ViewSnapshot[] = [];
+  // No poll within the test: every snapshot after the first comes from a watch event.
+  const stop = watchView({ stateDir: dir, uid: 1001, pollMs: 600_000 }, (s) => seen.push(s));
+  const until = async (pred: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !pred(); i++) await new Promise((r) => setTimeout(r, 30));
+    assert.ok(pred(), `timed out; saw ${JSON.stringify(seen.map((s) => s.status))}`);
+  };
+  try {
+    await until(() => seen.length === 1);
+    const staged = path.join(dir, '.views.staged');
+    await mkdir(staged);
+    await writeFile(path.join(staged, '1001.json'), JSON.stringify(viewJson([vm()])));
+    await rename(staged, path.join(dir, 'views'));
+    await until(() => seen.at(-1)?.status === 'ok');
+    // The next change lands in the new directory: seen only if the watch moved there.
+    const tmp = path.join(dir, 'views', '.tmp');
+    await writeFile(tmp, JSON.stringify(viewJson([vm(), vm({ id: 'leaptest', title: 'Leap' })])));
+    await rename(tmp, viewPath(dir, 1001));
+    await until(() => { const s = seen.at(-1); return s?.status === 'ok' && s.vms.length === 2; });
+  } finally {
+    stop();
+    await rm(dir, { recursive: true });
+  }
+});
