@@ -1,5 +1,5 @@
 // What open-console and the launcher read: the console table (root only) and one view per user (that user only).
-import { TABLE_VERSION, type ConsoleTable, type TableVm, type TimeWindow, type ViewFile } from '../boundary/index.js';
+import { TABLE_VERSION, type ConsoleTable, type TableVm, type TimeWindow, type ViewFile, type ViewWindow } from '../boundary/index.js';
 import type { Policy } from '../policy/types.js';
 import type { Facts } from '../policy/facts.js';
 import type { Grant } from './grants.js';
@@ -44,6 +44,18 @@ export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole
   const byUid = new Map<number, { view: ViewFile; byVm: Map<string, ViewFile['vms'][number]> }>();
   // The command of a VM is the same in every view: built once (nothing mutates it).
   const commands = new Map<string, string[]>();
+  // So is a VM's entry where it is always available (windows null): one object for every view that lists it so,
+  // never mutated (only entries with windows are). A windowed entry is each view's own.
+  const always = new Map<string, ViewFile['vms'][number]>();
+  const newEntry = (id: string, windows: ViewWindow[] | null): ViewFile['vms'][number] => {
+    const vm = policy.vms.get(id)!;
+    const server = policy.servers.get(vm.server)!;
+    let command = commands.get(vm.id);
+    // sudo runs open-console as root; it takes the caller from SUDO_UID and drops to her uid itself.
+    if (!command) commands.set(vm.id, (command = ['sudo', '-n', ...consoleCommand(opts.openConsole, opts.stateDirArg, vm.id)]));
+    return { id: vm.id, title: vm.title, server: server.id, host: server.host, tlsPort: vm.tlsPort, windows, command };
+  };
+  const windowOf = (w: TimeWindow): ViewWindow => ({ ...(w.days ? { days: w.days } : {}), ...(w.hours ? { hours: w.hours } : {}) });
   for (const g of grants) {
     let mine = byUid.get(g.uid);
     if (!mine) {
@@ -51,33 +63,19 @@ export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole
       byUid.set(g.uid, mine);
       views.set(g.uid, mine.view);
     }
-    let entry = mine.byVm.get(g.vm);
-    if (!entry) {
-      const vm = policy.vms.get(g.vm)!;
-      const server = policy.servers.get(vm.server)!;
-      let command = commands.get(vm.id);
-      // sudo runs open-console as root; it takes the caller from SUDO_UID and drops to her uid itself.
-      if (!command) commands.set(vm.id, (command = ['sudo', '-n', ...consoleCommand(opts.openConsole, opts.stateDirArg, vm.id)]));
-      entry = {
-        id: vm.id,
-        title: vm.title,
-        server: server.id,
-        host: server.host,
-        tlsPort: vm.tlsPort,
-        // Any "always" grant makes the VM always available, whatever windows other entitlements add.
-        windows: g.window === null ? null : [],
-        command,
-      };
-      mine.byVm.set(g.vm, entry);
-      mine.view.vms.push(entry);
-    }
-    if (g.window !== null && entry.windows !== null) entry.windows.push({ ...(g.window.days ? { days: g.window.days } : {}), ...(g.window.hours ? { hours: g.window.hours } : {}) });
-    else if (g.window === null) entry.windows = null;
+    const entry = mine.byVm.get(g.vm);
+    if (g.window === null) {
+      // Any "always" grant makes the VM always available, whatever windows other entitlements add.
+      let shared = always.get(g.vm);
+      if (!shared) always.set(g.vm, (shared = newEntry(g.vm, null)));
+      mine.byVm.set(g.vm, shared);
+    } else if (!entry) mine.byVm.set(g.vm, newEntry(g.vm, [windowOf(g.window)]));
+    else if (entry.windows !== null) entry.windows.push(windowOf(g.window));
   }
   // Entries by VM id: every id ranked once, each view then sorted by number (10,000 views of 10).
   const rank = new Map([...policy.vms.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((id, i) => [id, i]));
   for (const { view, byVm } of byUid.values()) {
-    if (view.vms.length > 1) view.vms = [...byVm.keys()].sort((a, b) => rank.get(a)! - rank.get(b)!).map((id) => byVm.get(id)!);
+    view.vms = byVm.size > 1 ? [...byVm.keys()].sort((a, b) => rank.get(a)! - rank.get(b)!).map((id) => byVm.get(id)!) : [...byVm.values()];
   }
   return views;
 }
