@@ -92,6 +92,12 @@ describe('the plan cache', { skip: unavailable ?? false }, () => {
     await writeFile(cacheFile(), '{ not json');
     const s = await json(['status']);
     assert.deepEqual([s.code, s.out.plan], [0, 'rendered']);
+    // Well-formed JSON of the wrong shape (view keys gone) is ignored the same way, not trusted or crashed on.
+    assert.equal((await json(['apply'])).code, 0);
+    const cache = JSON.parse(await readFile(cacheFile(), 'utf8')) as { digest: { viewKeys: unknown } };
+    await writeFile(cacheFile(), JSON.stringify({ ...cache, digest: { ...cache.digest, viewKeys: { salt: 'x', keys: null } } }));
+    const t = await json(['status']);
+    assert.deepEqual([t.code, t.out.plan], [0, 'rendered']);
   });
 
   test('a policy edit takes the unchanged views\' hashes from the cache: the changed view is new, a damaged one repaired', async () => {

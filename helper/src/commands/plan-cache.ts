@@ -105,8 +105,9 @@ async function readCache(stateDir: string): Promise<PlanCache | null> {
   if (text === null) return null;
   try {
     const c = JSON.parse(text) as PlanCache;
+    const isObject = (v: unknown) => typeof v === 'object' && v !== null;
     const keys = c.digest?.viewKeys;
-    const wellFormed = typeof c.key === 'string' && typeof c.code === 'string' && typeof c.files === 'string' && c.questions && typeof c.digest?.views === 'object' && typeof keys?.salt === 'string' && typeof keys.keys === 'object';
+    const wellFormed = typeof c.key === 'string' && typeof c.code === 'string' && typeof c.files === 'string' && c.questions && isObject(c.digest?.views) && typeof keys?.salt === 'string' && isObject(keys.keys);
     return c.version === FORMAT && wellFormed ? c : null;
   } catch {
     return null;

@@ -72,7 +72,7 @@ export function digestOf(plan: Plan, previous: PlanDigest | null = null): PlanDi
         const { keys } = plan.viewKeys;
         for (const [uid, v] of plan.views) {
           const known = before !== null && before.viewKeys.keys[uid] === keys[uid] ? before.views[uid] : undefined;
-          views[uid] = known ?? viewHash(v.content);
+          views[uid] = typeof known === 'string' ? known : viewHash(v.content);
         }
       }
       return views;
