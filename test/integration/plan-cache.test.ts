@@ -92,12 +92,19 @@ describe('the plan cache', { skip: unavailable ?? false }, () => {
     await writeFile(cacheFile(), '{ not json');
     const s = await json(['status']);
     assert.deepEqual([s.code, s.out.plan], [0, 'rendered']);
-    // Well-formed JSON of the wrong shape (view keys gone) is ignored the same way, not trusted or crashed on.
+    // View keys of the wrong shape (the file's second line) are not trusted or crashed on: a policy edit then
+    // hashes every view, and nothing is out of date afterwards.
     assert.equal((await json(['apply'])).code, 0);
-    const cache = JSON.parse(await readFile(cacheFile(), 'utf8')) as { digest: { viewKeys: unknown } };
-    await writeFile(cacheFile(), JSON.stringify({ ...cache, digest: { ...cache.digest, viewKeys: { salt: 'x', keys: null } } }));
+    const [digestLine, keysLine] = (await readFile(cacheFile(), 'utf8')).split('\n');
+    const { salt } = JSON.parse(keysLine!) as { salt: string };
+    await writeFile(cacheFile(), `${digestLine}\n${JSON.stringify({ salt, keys: null })}\n`);
+    assert.deepEqual((await json(['status'])).out.plan, 'cached', 'the digest line alone serves a hit');
+    await sb.writePolicy(sb.policy(body(`  - { vm: vm1, users: [${bob.name}] }\n`)));
+    assert.equal((await json(['apply'])).code, 0);
     const t = await json(['status']);
-    assert.deepEqual([t.code, t.out.plan], [0, 'rendered']);
+    assert.deepEqual([t.code, t.out.inSync, t.out.plan], [0, true, 'cached']);
+    await sb.writePolicy(sb.policy(body()));
+    assert.equal((await json(['apply'])).code, 0);
   });
 
   test('a policy edit takes the unchanged views\' hashes from the cache: the changed view is new, a damaged one repaired', async () => {

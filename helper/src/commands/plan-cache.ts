@@ -7,6 +7,7 @@ import path from 'node:path';
 import { statePaths } from '../paths.js';
 import { chooseBackend } from '../apply/firewall.js';
 import { sha256, type PlanDigest } from '../plan/digest.js';
+import type { ViewKeys } from '../plan/view-keys.js';
 import type { Plan, PlanOptions } from '../plan/plan.js';
 import { gatherFacts, type Facts } from '../policy/facts.js';
 import type { Policy } from '../policy/types.js';
@@ -25,7 +26,7 @@ interface Questions {
   servers: { id: string; host: string; ca: string }[];
 }
 
-/** plan-cache.json (root only). */
+/** plan-cache.json (root only): this on its first line, the digest's view keys on the second. */
 interface PlanCache {
   version: typeof FORMAT;
   /** policyFiles() when the plan was rendered. */
@@ -100,15 +101,31 @@ async function cacheKey(files: string, facts: Facts, backend: Plan['backend'], o
   return code === null ? null : sha256(JSON.stringify([FORMAT, code, files, factsText(facts), backend, opts, strict]));
 }
 
+// The view keys (10,000 at 100,000 per-vm entitlements) are the file's second line: a cache hit, which needs
+// none of them, parses only the first.
+const NO_KEYS: ViewKeys = { salt: '', keys: {} };
+
+/** The view keys line as written, or NO_KEYS (an empty salt matches no plan's) when it is not that. */
+function parseKeys(line: string): ViewKeys {
+  try {
+    const k = JSON.parse(line) as ViewKeys;
+    return typeof k?.salt === 'string' && typeof k.keys === 'object' && k.keys !== null ? k : NO_KEYS;
+  } catch {
+    return NO_KEYS;
+  }
+}
+
 async function readCache(stateDir: string): Promise<PlanCache | null> {
   const text = await readIfExists(statePaths(stateDir).planCache).catch(() => null);
   if (text === null) return null;
   try {
-    const c = JSON.parse(text) as PlanCache;
-    const isObject = (v: unknown) => typeof v === 'object' && v !== null;
-    const keys = c.digest?.viewKeys;
-    const wellFormed = typeof c.key === 'string' && typeof c.code === 'string' && typeof c.files === 'string' && c.questions && isObject(c.digest?.views) && typeof keys?.salt === 'string' && isObject(keys.keys);
-    return c.version === FORMAT && wellFormed ? c : null;
+    const nl = text.indexOf('\n');
+    const c = JSON.parse(nl < 0 ? text : text.slice(0, nl)) as PlanCache;
+    const wellFormed = typeof c.key === 'string' && typeof c.code === 'string' && typeof c.files === 'string' && c.questions && typeof c.digest?.views === 'object' && c.digest.views !== null;
+    if (c.version !== FORMAT || !wellFormed) return null;
+    let keys: ViewKeys | undefined;
+    Object.defineProperty(c.digest, 'viewKeys', { get: () => (keys ??= nl < 0 ? NO_KEYS : parseKeys(text.slice(nl + 1))), enumerable: true });
+    return c;
   } catch {
     return null;
   }
@@ -145,6 +162,7 @@ export async function writePlanCache(ctx: Context, filesBefore: string, prepared
   const key = await cacheKey(filesBefore, prepared.facts, prepared.plan.backend, opts, ctx.strict);
   const code = await helperCode();
   if (key === null || code === null) return;
-  const cache: PlanCache = { version: FORMAT, files: filesBefore, key, code, questions: questionsOf(prepared.policy), digest };
-  await writeAtomic(statePaths(ctx.paths.stateDir).planCache, `${JSON.stringify(cache)}\n`, { mode: 0o600, uid: 0, gid: 0 }, { fsync: false });
+  const { viewKeys, ...rest } = digest;
+  const cache = { version: FORMAT, files: filesBefore, key, code, questions: questionsOf(prepared.policy), digest: rest };
+  await writeAtomic(statePaths(ctx.paths.stateDir).planCache, `${JSON.stringify(cache)}\n${JSON.stringify(viewKeys)}\n`, { mode: 0o600, uid: 0, gid: 0 }, { fsync: false });
 }
