@@ -137,10 +137,14 @@ entitlements:
       // Host mode's file beside ours (its own lock), another program's in sudoers.d, a name of another shape.
       const theirs = [path.join(sb.stateDir, `.host.json.${hex}.tmp`), path.join(sb.sudoersDir, `.other.${hex}.tmp`), path.join(views, `.${alice.uid}.json.tmp`)];
       for (const f of [...ours, ...theirs]) await writeFile(f, 'left behind\n', { mode: 0o600 });
+      // A first apply's views staged as one directory (stageViewDir), with a view in it.
+      const stagedDir = path.join(sb.stateDir, `.views.${hex}.tmp`);
+      await mkdir(stagedDir, { mode: 0o700 });
+      await writeFile(path.join(stagedDir, `${alice.uid}.json`), 'left behind\n', { mode: 0o600 });
       await sb.writePolicy(policyFor([alice]));
       const r = await sb.helper(['apply']);
       assert.equal(r.code, 0, r.stderr);
-      for (const f of ours) await assert.rejects(stat(f), `${f} should be gone`);
+      for (const f of [...ours, stagedDir]) await assert.rejects(stat(f), `${f} should be gone`);
       for (const f of theirs) assert.equal(await readFile(f, 'utf8'), 'left behind\n', `${f} is not ours`);
     });
   });
