@@ -132,6 +132,21 @@ exec /usr/sbin/${tool} "$@"`;
     };
 
     if (backend === 'nftables') {
+      test('a first apply whose nft load fails leaves no staged views directory; the next one puts every view in place', async () => {
+        await startFromOld();
+        assert.equal((await runHelper(sb, ['remove'])).code, 0);
+        const env = await fakeTools(sb, 'nft-first-apply', { nft: failingLoad('nft', 'first') });
+        const r = await runHelper(sb, ['apply', '--policy', newFile], { env });
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /firewall \(nftables\): `nft -f \S+` exited 1/);
+        assert.deepEqual(await strayTemps(sb), [], 'staged files or directories were left behind');
+        assert.deepEqual(await readdir(path.join(sb.stateDir, 'views')).catch(() => []), []);
+        assert.equal(await sb.connect('127.0.0.1', 20002, bob, await sb.viewerGid()), false);
+        const ok = await runHelper(sb, ['apply', '--policy', newFile]);
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.deepEqual((await readdir(path.join(sb.stateDir, 'views'))).sort(), [`${alice.uid}.json`, `${bob.uid}.json`].sort());
+      });
+
       for (const only of ['first', 'every'] as const) {
         test(`an nft that fails mid-load (${only === 'first' ? 'once: rollback works' : 'every time: rollback fails too'})`, async () => {
           await startFromOld();
