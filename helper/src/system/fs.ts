@@ -165,10 +165,13 @@ export function writeTempSync(target: string, content: string, spec: FileSpec): 
   return tmp;
 }
 
-/** Creates `file`, which must not exist, with content, owner and mode set on the descriptor; no fsync. On failure nothing of it is left. */
+/**
+ * Creates `file`, which must not exist, with content, owner and mode set on the descriptor; no fsync. On failure
+ * nothing of it is left; a file that was there already (EEXIST) is not touched.
+ */
 export function writeNewSync(file: string, content: string, spec: FileSpec): void {
+  const fd = openSync(file, 'wx', 0o600);
   try {
-    const fd = openSync(file, 'wx', 0o600);
     try {
       writeSync(fd, content);
       fchownSync(fd, spec.uid, spec.gid);
