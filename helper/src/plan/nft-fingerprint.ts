@@ -2,7 +2,7 @@
 // without listing 100,000 elements after each load: the skeleton (chains, set declarations) as nft itself spells
 // it, from a terse listing that skips elements, and the elements, which we spell the way nft lists them.
 import { sha256 } from './digest.js';
-import { canonicalListing, elementsOf, splitTable, type SplitTable } from './nft-replace.js';
+import { canonicalListing, elementsOf, holdsIntervals, splitTable, type SplitTable } from './nft-replace.js';
 
 const ELEMENTS = /\n\t\telements = \{[^}]*\}/g;
 
@@ -22,8 +22,7 @@ export function nftElements(text: string, split: SplitTable = splitTable(text)):
   for (const o of split.objects) {
     if (o.kind !== 'set' && o.kind !== 'map') continue;
     const { declaration, elements: raw } = elementsOf(o);
-    const interval = /\n\t\tflags [^\n]*\binterval\b/.test(declaration);
-    sets.push(`${o.kind} ${o.name}\n${(interval ? mergedIntervals(raw) : raw.map(canonicalElement).sort()).join(',')}`);
+    sets.push(`${o.kind} ${o.name}\n${(holdsIntervals(declaration) ? mergedIntervals(raw) : raw.map(canonicalElement).sort()).join(',')}`);
   }
   return sha256(sets.sort().join('\n'));
 }

@@ -96,7 +96,12 @@ export function setParts(o: TableObject): { declaration: string; elements: strin
   if (o.kind !== 'set' && o.kind !== 'map') return null;
   const parts = elementsOf(o);
   // Intervals are merged and split by nft itself: their elements are not comparable as text.
-  return /\bflags [^\n]*interval/.test(parts.declaration) ? null : parts;
+  return holdsIntervals(parts.declaration) ? null : parts;
+}
+
+/** Whether a set's declaration (elementsOf) carries the interval flag, as we render it and nft lists it. */
+export function holdsIntervals(declaration: string): boolean {
+  return /\n\t\tflags [^\n]*\binterval\b/.test(declaration);
 }
 
 // Up to this many elements differing in place, each is looked up by a scan instead of through two sets of all.
