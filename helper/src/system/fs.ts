@@ -156,16 +156,6 @@ export function sameState(s: FileState | null, content: string, spec: FileSpec):
 }
 
 /**
- * Writes content to a new temp file beside `target` (tempPathFor), owner and mode set on the descriptor; no fsync.
- * Returns its path; on failure nothing of it is left.
- */
-export function writeTempSync(target: string, content: string, spec: FileSpec): string {
-  const tmp = tempPathFor(target);
-  writeNewSync(tmp, content, spec);
-  return tmp;
-}
-
-/**
  * Creates `file`, which must not exist, with content, owner and mode set on the descriptor; no fsync. On failure
  * nothing of it is left; a file that was there already (EEXIST) is not touched.
  */
