@@ -107,8 +107,9 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       const now = before?.views.has(file) ? before.views.get(file)! : readView(file, acls ?? new Map());
       if (!viewIsCurrent(now, uid, v.content)) writes.push({ file, content: v.content, spec: VIEW_SPEC, acl: viewAcl(uid) });
     }
-    // Into an empty directory (a first apply), the views go as one directory renamed over it.
-    const empty = writes.length > 0 && (await readdir(p.views)).length === 0;
+    // Into an empty directory (a first apply), the views go as one directory renamed over it. A view left unwritten
+    // is there already, so the directory is read only when every view is written.
+    const empty = writes.length > 0 && writes.length === c.views.size && (await readdir(p.views)).length === 0;
     const staged = empty ? await stageViewDir(c.exec, p.views, writes) : await stageViews(c.exec, writes);
     c.hashes(); // for the seals, while the firewall loads
     return staged;
