@@ -11,11 +11,10 @@
 // install; see apply.ts for why not this machine's root file system). Root only; never asserts timings.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { exec } from '../helper/src/system/exec.js';
 import { ROOT } from '../test/support/sandbox.js';
-import { distinctSets, distinctVmsOf, groupSizesFor, policyBody, sizesFor, vmsOf, type Shape } from './support/policy-gen.js';
+import { changeAccount, distinctSets, groupSizesFor, policyBody, sizesFor, type Shape } from './support/policy-gen.js';
 import { fmtMs, median } from './support/report.js';
-import { World, userName } from './support/world.js';
+import { journaledState, World, userName } from './support/world.js';
 
 const STEPS = ['first', 'change', 'up to date', 'status'] as const;
 
@@ -41,16 +40,15 @@ async function main(): Promise<number> {
   // One account more than the policy names: the group shape's change gives it vm0 by name.
   const w = await World.create(s.users + 1, shape === 'group' ? { groupMembers: s.users } : {});
   const times = new Map<string, number[]>();
-  const image = path.join(w.sb.dir, 'state-ext4.img');
-  let mounted = false;
+  const mounted = await journaledState(w).catch(async (err: unknown) => {
+    await w.cleanup();
+    throw err;
+  });
   try {
-    const made = await exec(['sh', '-c', 'truncate -s 1G "$0" && mkfs.ext4 -q -F -O has_journal "$0" && mount -o loop "$0" "$1" && chmod 755 "$1"', image, w.sb.stateDir]);
-    if (made.code !== 0) throw new Error(`no loop-mounted ext4 for the state directory: ${made.stderr.trim()}`);
-    mounted = true;
+    if ('why' in mounted) throw new Error(`no loop-mounted ext4 for the state directory: ${mounted.why}`);
     const body = policyBody(s, shape);
-    const of = shape === 'distinct' ? distinctVmsOf : vmsOf;
-    // As apply.ts: a listed user without vm0 where there is one, else the account no entitlement names.
-    const extra = (shape === 'group' ? undefined : Array.from({ length: s.users }, (_, u) => s.users - 1 - u).find((u) => !of(u, s).includes(0))) ?? s.users;
+    // As apply.ts, or the account no entitlement names when every listed user has vm0 already.
+    const extra = changeAccount(s, shape) ?? s.users;
     const original = w.sb.policy(body, { backend: 'nftables' });
     const changed = w.sb.policy(`${body}  - { vm: vm0, users: [${userName(extra)}] }\n`, { backend: 'nftables' });
     const run = async (build: 'old' | 'new', args: string[], step?: (typeof STEPS)[number]) => {
@@ -76,7 +74,7 @@ async function main(): Promise<number> {
       process.stderr.write(`ab: round ${i + 1}/${values.rounds} done\n`);
     }
   } finally {
-    if (mounted) await exec(['umount', w.sb.stateDir]);
+    if ('undo' in mounted) await mounted.undo();
     await w.cleanup();
   }
   process.stdout.write(`${shape}, ${n} entitlements, ${values.rounds} rounds (medians; all runs in brackets)\n`);

@@ -1,16 +1,15 @@
 // Benchmark 1: `apply` end to end at 10 … 100,000 entitlements on both backends, where its time goes, what the
 // sudoers size costs every later `sudo`, and the naive one-`iptables -A`-per-rule script for comparison.
-import { chmod, rm, writeFile } from 'node:fs/promises';
-import { exec } from '../helper/src/system/exec.js';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Backend } from '../helper/src/plan/plan.js';
 import { ROOT } from '../test/support/sandbox.js';
 import type { Phases } from './support/apply-phases.js';
 import { renderIptables } from '../helper/src/plan/iptables.js';
 import { benchPlan } from './support/plan.js';
-import { distinctSets, distinctVmsOf, groupSizesFor, policyBody, sizesFor, vmsOf, type Shape } from './support/policy-gen.js';
+import { changeAccount, distinctSets, distinctVmsOf, groupSizesFor, policyBody, sizesFor, vmsOf, type Shape } from './support/policy-gen.js';
 import { fmtInt, fmtMs, linearFit, median, type Table } from './support/report.js';
-import { VIEWER_GID, World, userName } from './support/world.js';
+import { journaledState, VIEWER_GID, World, userName } from './support/world.js';
 
 /** What to measure. */
 export interface ApplyOptions {
@@ -174,7 +173,7 @@ async function measure(w: World, n: number, backend: Backend, shape: Shape, runs
   const changeMs: number[] = [];
   // One more entitlement: a user who is not entitled to vm0 yet gets it (one set element, one view, one line).
   const of = shape === 'distinct' ? distinctVmsOf : vmsOf;
-  const extra = shape === 'group' ? s.users : Array.from({ length: s.users }, (_, u) => s.users - 1 - u).find((u) => !of(u, s).includes(0));
+  const extra = changeAccount(s, shape);
   const changed = extra === undefined ? null : w.sb.policy(`${policyBody(s, shape)}  - { vm: vm0, users: [${userName(extra)}] }\n`, { backend });
   const helperMs: number[] = [];
   const statusMs: number[] = [];
@@ -252,15 +251,13 @@ async function measure(w: World, n: number, backend: Backend, shape: Shape, runs
  */
 async function onJournaledExt4(w: World, runs: number, must: (args: string[]) => Promise<{ ms: number }>, log: (l: string) => void): Promise<number[] | string> {
   await must(['remove']);
-  const image = path.join(w.sb.dir, 'state-ext4.img');
-  const made = await exec(['sh', '-c', 'truncate -s 1G "$0" && mkfs.ext4 -q -F -O has_journal "$0" && mount -o loop "$0" "$1"', image, w.sb.stateDir]);
-  if (made.code !== 0) {
-    const why = `not measured: no loop-mounted ext4 here (${made.stderr.trim().split('\n')[0] ?? `exit ${made.code}`})`;
+  const mounted = await journaledState(w);
+  if ('why' in mounted) {
+    const why = `not measured: no loop-mounted ext4 here (${mounted.why})`;
     log(`apply: journaled ext4: ${why}`);
     return why;
   }
   try {
-    await chmod(w.sb.stateDir, 0o755);
     const ms: number[] = [];
     for (let i = 0; i < runs; i++) {
       await must(['remove']);
@@ -270,8 +267,7 @@ async function onJournaledExt4(w: World, runs: number, must: (args: string[]) =>
     await must(['remove']);
     return ms;
   } finally {
-    await exec(['umount', w.sb.stateDir]);
-    await rm(image, { force: true });
+    await mounted.undo();
   }
 }
 

@@ -102,3 +102,13 @@ export function policyBody(s: Sizes, shape: Shape): string {
   }
   return out.join('\n') + '\n';
 }
+
+/**
+ * The account the benchmarks' one-entitlement change gives vm0: in the group shape the one past the group (which the
+ * World creates), else the last listed user without vm0; undefined when every listed user has it.
+ */
+export function changeAccount(s: Sizes, shape: Shape): number | undefined {
+  if (shape === 'group') return s.users;
+  const of = shape === 'distinct' ? distinctVmsOf : vmsOf;
+  return Array.from({ length: s.users }, (_, u) => s.users - 1 - u).find((u) => !of(u, s).includes(0));
+}

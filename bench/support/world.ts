@@ -1,7 +1,7 @@
 // A benchmark world: the shared test sandbox (namespace, private /etc/sudoers.d) plus generated NSS files,
 // so 100,000 entitlements can name 10,000 accounts without a single useradd on the host.
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exec, type ExecResult } from '../../helper/src/system/exec.js';
 import { HELPER, Sandbox } from '../../test/support/sandbox.js';
@@ -128,4 +128,25 @@ export async function mustRun(argv: string[]): Promise<ExecResult> {
   const r = await exec(argv);
   if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return r;
+}
+
+/**
+ * Puts the world's state directory on a fresh journaled ext4 (a loop-mounted 1 GiB image), as on a client installed
+ * by Debian's installer; this machine's root ext4 has no journal (see apply.ts). Returns the undo, or why it could not.
+ */
+export async function journaledState(w: World): Promise<{ undo: () => Promise<void> } | { why: string }> {
+  const image = path.join(w.sb.dir, 'state-ext4.img');
+  const made = await exec(['sh', '-c', 'truncate -s 1G "$0" && mkfs.ext4 -q -F -O has_journal "$0" && mount -o loop "$0" "$1"', image, w.sb.stateDir]);
+  if (made.code !== 0) return { why: made.stderr.trim().split('\n')[0] || `exit ${made.code}` };
+  const undo = async () => {
+    await exec(['umount', w.sb.stateDir]);
+    await rm(image, { force: true });
+  };
+  try {
+    await chmod(w.sb.stateDir, 0o755);
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+  return { undo };
 }
