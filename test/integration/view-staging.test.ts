@@ -34,6 +34,8 @@ describe('view staging in batches', { skip: unavailable ?? false }, () => {
     const acls = await readAcls(exec, dir);
     const wrong = Array.from({ length: COUNT }, (_, i) => 3_000_000 + i).filter((uid) => acls.get(viewFile(dir, uid))?.join('\n') !== viewAcl(uid).join('\n'));
     assert.deepEqual(wrong, []);
+    // Created 0600 and never chmod-ed: the ACL sets the permission bits.
+    for (const uid of [3_000_000, 3_001_500]) assert.equal((await stat(viewFile(dir, uid))).mode & 0o7777, 0o640);
     assert.equal((await readdir(dir)).length, COUNT);
     for (const n of await readdir(dir)) await rm(path.join(dir, n));
   });

@@ -8,8 +8,9 @@ import type { Exec } from '../system/exec.js';
 import { readIfExists, sameState, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
 import type { NftSeal } from './nft.js';
 import type { Step } from './step.js';
-import { inViews, readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, stageViewDir, stageViews, type StagedViews, type ViewState, type ViewWrite } from './view-files.js';
-import { sealHolds, sealViews, type ViewSeals } from './view-seal.js';
+import { inViews, listViewNames, readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, stageViewDir, stageViews, type StagedViews, type ViewState, type ViewWrite } from './view-files.js';
+import { sealHolds, sealViews, type Stamp, type ViewSeals } from './view-seal.js';
+import type { EarlyViewDir } from './view-thread.js';
 import type { ViewerOriginal } from './viewer.js';
 
 /** state.json: written last, only after every other step succeeded. */
@@ -70,6 +71,10 @@ export interface StateContent {
   hashes: () => Record<string, string>;
   /** uids whose seal inspect already found holding, if it looked. */
   sealedViews?: Set<number>;
+  /** The views' stamps taken earlier in this run under the lock (view-thread.ts viewsOnDisk), if taken. */
+  stamps?: Map<string, Stamp>;
+  /** A first apply's views, being written on another thread (view-thread.ts): taken if the directory is still empty. */
+  early?: EarlyViewDir | null;
   /** Builds state.json once the firewall is loaded (it records what was loaded), given the views' new seals. */
   state: (views: ViewSeals) => Promise<StateFile>;
 }
@@ -91,7 +96,7 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
     const hashes = c.hashes();
     for (const uid of c.views.keys()) {
       const file = viewFile(p.views, uid);
-      if (sealHolds(c.sealed, uid, file, hashes[uid]!)) untouched.add(file);
+      if (sealHolds(c.sealed, uid, file, hashes[uid]!, c.stamps)) untouched.add(file);
     }
   }
   // The views this apply writes, under temp names with their ACLs (transaction.ts: while the firewall loads).
@@ -110,7 +115,7 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
     // Into an empty directory (a first apply), the views go as one directory renamed over it. A view left unwritten
     // is there already, so the directory is read only when every view is written.
     const empty = writes.length > 0 && writes.length === c.views.size && (await readdir(p.views)).length === 0;
-    const staged = empty ? await stageViewDir(c.exec, p.views, writes) : await stageViews(c.exec, writes);
+    const staged = empty ? ((await c.early?.staged(writes)) ?? (await stageViewDir(c.exec, p.views, writes))) : await stageViews(c.exec, writes);
     c.hashes(); // for the seals, while the firewall loads
     return staged;
   }
@@ -144,7 +149,7 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
         if (kept) seals[uid] = kept;
         else fresh.set(uid, v);
       }
-      Object.assign(seals, sealViews(fresh, c.hashes(), (uid) => viewFile(p.views, uid)));
+      Object.assign(seals, sealViews(fresh, c.hashes(), (uid) => viewFile(p.views, uid), views.stamps));
       await writeAtomic(p.state, JSON.stringify(await c.state(seals)) + '\n', { mode: 0o600, uid: 0, gid: 0 });
     },
     rollback: async (snapshot) => {
@@ -167,10 +172,5 @@ function sameView(now: ViewState | null, was: ViewState): boolean {
 
 /** Paths of the view files present now. */
 export async function listViews(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).filter((n) => /^\d+\.json$/.test(n)).map((n) => inViews(dir, n));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  return listViewNames(dir).map((n) => inViews(dir, n));
 }

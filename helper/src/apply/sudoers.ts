@@ -1,6 +1,7 @@
 // The sudoers file: written beside the target, checked by `visudo -cf`, renamed into place.
 import { rename, rm } from 'node:fs/promises';
-import { mustExec, type Exec } from '../system/exec.js';
+import { messageOf } from '../errors.js';
+import type { Exec } from '../system/exec.js';
 import { readIfExists, writeAtomic, writeTemp } from '../system/fs.js';
 import type { Step } from './step.js';
 
@@ -9,7 +10,10 @@ const SPEC = { mode: 0o440, uid: 0, gid: 0 };
 /** Writes the candidate to a temp file and has visudo check it; throws with visudo's complaint. */
 export async function prepareSudoers(run: Exec, target: string, content: string): Promise<string> {
   const tmp = await writeTemp(target, content, SPEC);
-  const r = await run(['visudo', '-c', '-q', '-f', tmp]);
+  const r = await run(['visudo', '-c', '-q', '-f', tmp]).catch(async (err: unknown) => {
+    await rm(tmp, { force: true });
+    throw new VisudoMissing(err);
+  });
   if (r.code !== 0) {
     await rm(tmp, { force: true });
     throw new Error(`visudo rejected the rendered sudoers file: ${(r.stderr || r.stdout).trim().replaceAll(tmp, target)}`);
@@ -36,7 +40,9 @@ export async function removeSudoers(target: string): Promise<void> {
   await rm(target, { force: true });
 }
 
-/** Whether visudo is there at all (it ships with sudo). */
-export async function checkVisudo(run: Exec): Promise<void> {
-  await mustExec(run, ['visudo', '--version']);
+/** visudo could not be started at all (it ships with sudo). */
+export class VisudoMissing extends Error {
+  constructor(cause: unknown) {
+    super(`visudo is not usable (package sudo): ${messageOf(cause)}`, { cause });
+  }
 }

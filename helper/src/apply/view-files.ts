@@ -1,10 +1,11 @@
 // View files: root:root 0640 with one ACL entry `user:<uid>:r`, so only their user reads them and she owns
 // nothing root ever opens (no lease, chmod, truncate or FIFO of hers can make apply wait or fail).
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { messageOf } from '../errors.js';
 import { viewHash } from '../plan/digest.js';
+import type { Stamp } from './view-seal.js';
 import { mustExec, type Exec } from '../system/exec.js';
 import { readFileStateSync, sameState, tempPathFor, writeNewSync, type FileSpec, type FileState } from '../system/fs.js';
 
@@ -89,6 +90,8 @@ export interface ViewWrite {
 export interface StagedViews {
   commit(): void;
   discard(): void;
+  /** Each view's stamp, taken once it was written and given its ACL, when the writer took them (view-seal.ts). */
+  stamps?: Map<number, Stamp>;
 }
 
 // Writing 10,000 temp files takes a while: the event loop gets a turn after every few files or bytes
@@ -99,47 +102,86 @@ const BATCH_BYTES = 1 << 20;
 // Files per setfacl: each batch gets its ACLs on the other core while the next batch is written.
 const ACL_BATCH = 1024;
 
+/** One new file: where, what (text, or its bytes), owner and mode, and its ACL entries. */
+export interface NewFile {
+  path: string;
+  content: string | Uint8Array;
+  spec: FileSpec;
+  acl: string[];
+}
+
+/** True when `acl` sets every permission bit of a file of `mode` (base entries, no setuid/setgid/sticky bit). */
+function aclSetsMode(acl: string[], mode: number): boolean {
+  return (mode & 0o7000) === 0 && ['user::', 'group::', 'other::'].every((p) => acl.some((e) => e.startsWith(p)));
+}
+
 /**
- * Writes each view to `paths[i]` (a new file), root:root 0600 until written, and gives each its ACL with
- * `setfacl --restore` (one per ACL_BATCH files, started as soon as those are written). Every setfacl has ended when
- * this returns or throws; on failure, the files written so far are removed.
+ * Creates files that must not exist yet, root-only until each batch of ACL_BATCH gets its ACLs from one
+ * `setfacl --restore` (started as soon as the batch is written, so it runs beside the writing of the next).
+ * `add` writes at once; `finish` waits for every setfacl; after a failure of either, `abort` removes what was
+ * written. Used on the main thread and by the view writer thread (view-thread.ts).
  */
-async function writeWithAcls(run: Exec, writes: ViewWrite[], paths: string[]): Promise<void> {
-  let written = 0;
-  const acls: Promise<unknown>[] = [];
-  const setAcls = (from: number, to: number) => {
-    const restore = writes
-      .slice(from, to)
-      .map((w, i) => `# file: ${quote(paths[from + i]!)}\n${w.acl.join('\n')}\n`)
-      .join('\n');
-    const p = mustExec(run, ['setfacl', `--restore=-`], { input: restore });
-    p.catch(() => undefined); // judged below, once every batch has ended
-    acls.push(p);
-  };
-  try {
-    let [files, bytes, aclFrom] = [0, 0, 0];
-    for (const w of writes) {
-      if (files >= BATCH_FILES || bytes >= BATCH_BYTES) {
-        await nextTick();
-        [files, bytes] = [0, 0];
-      }
-      [files, bytes] = [files + 1, bytes + w.content.length];
-      writeNewSync(paths[written]!, w.content, w.spec);
-      written++;
-      if (written - aclFrom >= ACL_BATCH) {
-        setAcls(aclFrom, written);
-        aclFrom = written;
-      }
+export class FileCreator {
+  private readonly written: NewFile[] = [];
+  private aclFrom = 0;
+  private readonly acls: Promise<unknown>[] = [];
+
+  constructor(private readonly run: Exec) {}
+
+  /** Creates these files now (writeNewSync); throws on the first that fails. */
+  add(files: Iterable<NewFile>): void {
+    for (const f of files) {
+      writeNewSync(f.path, f.content, f.spec, { modeByAcl: aclSetsMode(f.acl, f.spec.mode) });
+      this.written.push(f);
+      if (this.written.length - this.aclFrom >= ACL_BATCH) this.setAcls();
     }
-    if (written > aclFrom) setAcls(aclFrom, written);
+  }
+
+  /** Every file's ACL is set: resolves once every setfacl has ended well, else throws (then call abort). */
+  async finish(): Promise<void> {
+    if (this.written.length > this.aclFrom) this.setAcls();
     // Every setfacl has ended before anything is removed or renamed, failed or not.
-    const failed = (await Promise.allSettled(acls)).find((r) => r.status === 'rejected');
+    const failed = (await Promise.allSettled(this.acls)).find((r) => r.status === 'rejected');
     if (failed) {
       throw new Error(`${messageOf(failed.reason)} (setfacl is in the package acl; the filesystem must support POSIX ACLs)`, { cause: failed.reason });
     }
+  }
+
+  /** Waits for every setfacl, then removes every file written. */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.acls);
+    for (const f of this.written) rmSync(f.path, { force: true });
+  }
+
+  private setAcls(): void {
+    const restore = this.written
+      .slice(this.aclFrom)
+      .map((f) => `# file: ${quote(f.path)}\n${f.acl.join('\n')}\n`)
+      .join('\n');
+    this.aclFrom = this.written.length;
+    const p = mustExec(this.run, ['setfacl', `--restore=-`], { input: restore });
+    p.catch(() => undefined); // judged by finish or abort
+    this.acls.push(p);
+  }
+}
+
+/**
+ * Writes each view to `paths[i]` (a new file) with its ACL (FileCreator), giving the event loop a turn every few
+ * files. On failure, the files written so far are removed.
+ */
+async function writeWithAcls(run: Exec, writes: ViewWrite[], paths: string[]): Promise<void> {
+  const creator = new FileCreator(run);
+  try {
+    for (let from = 0; from < writes.length; ) {
+      let [to, bytes] = [from, 0];
+      while (to < writes.length && to - from < BATCH_FILES && bytes < BATCH_BYTES) bytes += writes[to++]!.content.length;
+      creator.add(writes.slice(from, to).map((w, k) => ({ ...w, path: paths[from + k]! })));
+      from = to;
+      if (from < writes.length) await nextTick();
+    }
+    await creator.finish();
   } catch (err) {
-    await Promise.allSettled(acls);
-    paths.slice(0, written).forEach((f) => rmSync(f, { force: true }));
+    await creator.abort();
     throw new Error(`views: ${messageOf(err)}`, { cause: err });
   }
 }
@@ -173,14 +215,20 @@ export async function stageViews(run: Exec, writes: ViewWrite[]): Promise<Staged
 export async function stageViewDir(run: Exec, dir: string, writes: ViewWrite[]): Promise<StagedViews> {
   const staging = tempPathFor(dir);
   mkdirSync(staging, { mode: 0o700 });
-  const discard = () => rmSync(staging, { recursive: true, force: true });
   try {
     await writeWithAcls(run, writes, writes.map((w) => inViews(staging, path.basename(w.file))));
   } catch (err) {
-    discard();
+    rmSync(staging, { recursive: true, force: true });
     throw err;
   }
+  return stagedDir(staging, dir);
+}
+
+/** A root-only directory of views (stageViewDir, view-thread.ts): `commit` opens it and renames it over `dir`. */
+export function stagedDir(staging: string, dir: string, stamps?: Map<number, Stamp>): StagedViews {
+  const discard = () => rmSync(staging, { recursive: true, force: true });
   return {
+    ...(stamps ? { stamps } : {}),
     commit: () => {
       try {
         chmodSync(staging, 0o755);
@@ -198,6 +246,16 @@ export async function stageViewDir(run: Exec, dir: string, writes: ViewWrite[]):
 /** Replaces each file atomically (stageViews, then commit at once). */
 export async function writeViews(run: Exec, writes: ViewWrite[]): Promise<void> {
   (await stageViews(run, writes)).commit();
+}
+
+/** The names of the view files in `dir` (none when it does not exist). */
+export function listViewNames(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => /^\d+\.json$/.test(n));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
 }
 
 /** The path of uid's view in `dir`. */

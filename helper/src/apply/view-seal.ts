@@ -6,7 +6,11 @@ import { lstatSync } from 'node:fs';
 /** uid → [inode, ctime in ns, size, content hash] of that view as apply left it. */
 export type ViewSeals = Record<string, [string, string, number, string]>;
 
-function stamp(file: string): [string, string, number] | null {
+/** A file's inode, ctime in ns and size. */
+export type Stamp = [string, string, number];
+
+/** The stamp of a regular file, or null (missing, or not a regular file). */
+export function stamp(file: string): Stamp | null {
   try {
     const st = lstatSync(file, { bigint: true });
     return st.isFile() ? [st.ino.toString(), st.ctimeNs.toString(), Number(st.size)] : null;
@@ -15,21 +19,27 @@ function stamp(file: string): [string, string, number] | null {
   }
 }
 
-/** Seals for these views as they are on disk now (call right after writing them); `hashes`: their viewHash by uid. */
-export function sealViews(views: Map<number, unknown>, hashes: Record<string, string>, fileOf: (uid: number) => string): ViewSeals {
+/**
+ * Seals for these views as they are on disk now (call right after writing them); `hashes`: their viewHash by uid.
+ * `stamps`: those already taken by whoever wrote them, after the last change (view-thread.ts).
+ */
+export function sealViews(views: Map<number, unknown>, hashes: Record<string, string>, fileOf: (uid: number) => string, stamps?: Map<number, Stamp>): ViewSeals {
   const out: ViewSeals = {};
   for (const uid of views.keys()) {
-    const s = stamp(fileOf(uid));
+    const s = stamps?.get(uid) ?? stamp(fileOf(uid));
     const hash = hashes[uid];
     if (s !== null && hash !== undefined) out[uid] = [...s, hash];
   }
   return out;
 }
 
-/** True when uid's view is, provably without reading it, exactly what apply wrote, and that was `hash` (viewHash). */
-export function sealHolds(seals: ViewSeals | undefined, uid: number, file: string, hash: string): boolean {
+/**
+ * True when uid's view is, provably without reading it, exactly what apply wrote, and that was `hash` (viewHash).
+ * `stamps`: the views' stamps taken earlier in this run (view-thread.ts viewsOnDisk); a file not among them is absent.
+ */
+export function sealHolds(seals: ViewSeals | undefined, uid: number, file: string, hash: string, stamps?: Map<string, Stamp>): boolean {
   const seal = seals?.[uid];
   if (seal === undefined) return false;
-  const s = stamp(file);
+  const s = stamps ? (stamps.get(file) ?? null) : stamp(file);
   return s !== null && s[0] === seal[0] && s[1] === seal[1] && s[2] === seal[2] && seal[3] === hash;
 }

@@ -12,7 +12,7 @@ import { APPLY_COMM_PREFIX, ownCommands } from '../apply/monitor-own.js';
 import { savedIsCurrent, savedStep, writeSaved } from '../apply/saved.js';
 import { stateStep, type StateFile } from '../apply/state.js';
 import { step, type Step } from '../apply/step.js';
-import { checkVisudo, prepareSudoers, sudoersStep } from '../apply/sudoers.js';
+import { prepareSudoers, sudoersStep, VisudoMissing } from '../apply/sudoers.js';
 import { runTransaction } from '../apply/transaction.js';
 import { dpkgOwns, ensureGroup, viewerStep, type ViewerOriginal } from '../apply/viewer.js';
 import { ConsolegateError, messageOf } from '../errors.js';
@@ -23,7 +23,8 @@ import { inspect, type Live } from './inspect.js';
 import { failClosed } from './fail-closed.js';
 import type { Context, Outcome } from './context.js';
 import { prepare, prepareLive, renderOptions, requireRoot, type LivePrepared } from './context.js';
-import { removeStaleTemps, writeAtomic } from '../system/fs.js';
+import { isEmptyDir, removeStaleTemps, writeAtomic } from '../system/fs.js';
+import { startViewDir, type EarlyViewDir } from '../apply/view-thread.js';
 
 /**
  * Applies; on failure everything is rolled back, the firewall fails closed (commands/fail-closed.ts) and
@@ -45,17 +46,29 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o755 });
   const lock = await acquireLock(ctx.exec, statePaths(ctx.paths.stateDir).lock);
   let plan: Plan | null = null;
+  let early: EarlyViewDir | null = null;
   try {
+    await removeStale(ctx);
+    // A first apply's views (none there yet) are created on another thread as soon as the plan has them.
+    const views = statePaths(ctx.paths.stateDir).views;
+    if (await isEmptyDir(views)) early = startViewDir(views);
     // What is live is read under the lock (our nft table known from the ruleset generation, or listed meanwhile),
     // and the plan's digest, from the plan cache when nothing it depends on changed.
     // Whether dpkg owns the viewer takes dpkg-query a while (it reads every package's file list): asked as soon
     // as the policy names the viewer, while the rest of it is rendered.
     const dpkgAsked = new Map<string, Promise<boolean>>();
-    const live = await prepareLive(ctx, (policy) => {
-      const owns = dpkgOwns(ctx.exec, policy.viewer.path);
-      owns.catch(() => undefined); // awaited by applyPlan, unless the run ends before
-      dpkgAsked.set(policy.viewer.path, owns);
-    });
+    const live = await prepareLive(
+      ctx,
+      {
+        loaded: (policy) => {
+          const owns = dpkgOwns(ctx.exec, policy.viewer.path);
+          owns.catch(() => undefined); // awaited by applyPlan, unless the run ends before
+          dpkgAsked.set(policy.viewer.path, owns);
+        },
+        viewsReady: (planned) => early?.send(planned),
+      },
+      { stamp: early === null },
+    );
     // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets). Rules
     // other than the last apply's are a difference already, and the state step checks the views itself.
     const rulesChanged = live.state?.firewall.rendered !== live.digest.firewall;
@@ -71,15 +84,28 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     }
     plan = prepared.plan;
     const digest = prepared === live.prepared ? live.digest : digestOf(plan, live.previous);
-    await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(plan.viewer.path) ?? dpkgOwns(ctx.exec, plan.viewer.path));
+    await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(plan.viewer.path) ?? dpkgOwns(ctx.exec, plan.viewer.path), early);
     await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx)));
     return 'ok';
   } catch (err) {
     await failClosed(ctx, plan, err);
     throw err;
   } finally {
+    await early?.discard();
     await lock.release();
   }
+}
+
+/**
+ * Removes the temp files and staged directories a killed apply left (their step never renamed them); nobody else
+ * writes these while we hold the lock (host mode keeps its own files, under its own lock, in the same directory:
+ * not these names).
+ */
+async function removeStale(ctx: Context): Promise<void> {
+  const sp = statePaths(ctx.paths.stateDir);
+  await removeStaleTemps(ctx.paths.stateDir, [sp.state, sp.table, sp.firewall, sp.loaded, sp.planCache, sp.views].map((f) => path.basename(f)));
+  await removeStaleTemps(sp.views);
+  await removeStaleTemps(path.dirname(ctx.paths.sudoersFile), [path.basename(ctx.paths.sudoersFile)]);
 }
 
 /** Nothing to change: record what may be missing (the generation, firewall.json, the plan cache) and say so. */
@@ -102,9 +128,10 @@ async function upToDate(ctx: Context, live: LivePrepared, started: number): Prom
 
 /**
  * Runs the transaction for a rendered plan; the caller holds the lock, has looked at what is live and found changes.
- * `statoverride`: whether dpkg owns the viewer (then its lock goes through dpkg-statoverride).
+ * `statoverride`: whether dpkg owns the viewer (then its lock goes through dpkg-statoverride); `early`: a first
+ * apply's views, being written on another thread.
  */
-async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: number, live: LivePrepared, statoverride: Promise<boolean>): Promise<void> {
+async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: number, live: LivePrepared, statoverride: Promise<boolean>, early: EarlyViewDir | null): Promise<void> {
   const gid = plan.viewer.gid;
   if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
   for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
@@ -113,18 +140,12 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
   const leftover = otherBackendRules(ctx.exec, plan.backend);
   for (const p of [statoverride, leftover]) p.catch(() => undefined); // awaited below, unless an earlier check throws
   await chmod(ctx.paths.stateDir, 0o755);
-  // Temp files a killed apply left (their step never renamed them); nobody else writes these while we hold the lock
-  // (host mode keeps its own files, under its own lock, in the same directory: not these names).
-  const sp = statePaths(ctx.paths.stateDir);
-  await removeStaleTemps(ctx.paths.stateDir, [sp.state, sp.table, sp.firewall, sp.loaded, sp.planCache, sp.views].map((f) => path.basename(f)));
-  await removeStaleTemps(sp.views);
-  await removeStaleTemps(path.dirname(ctx.paths.sudoersFile), [path.basename(ctx.paths.sudoersFile)]);
   // Everything is rendered and the sudoers candidate checked before the first change to the system; visudo checks
   // it while the steps below read what they will change.
   const sudoersChecked = checkedSudoers(ctx, plan.sudoers);
   sudoersChecked.catch(() => undefined); // awaited below
   try {
-    await buildAndRun(ctx, { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked });
+    await buildAndRun(ctx, { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked, early });
   } catch (err) {
     // The candidate is renamed into place only by the sudoers step; whatever failed, it must not stay behind
     // (sudo skips dot files, but every failed apply would leave one more in /etc/sudoers.d).
@@ -135,11 +156,8 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
 
 /** Writes the sudoers candidate beside the target and has visudo check it; its path, or APPLY_FAILED. */
 async function checkedSudoers(ctx: Context, sudoers: string): Promise<string> {
-  await checkVisudo(ctx.exec).catch((err: unknown) => {
-    throw new ConsolegateError('APPLY_FAILED', `sudoers: visudo is not usable (package sudo): ${messageOf(err)}`, { cause: err });
-  });
   return prepareSudoers(ctx.exec, ctx.paths.sudoersFile, sudoers).catch((err: unknown) => {
-    throw new ConsolegateError('APPLY_FAILED', `sudoers: ${messageOf(err)}; nothing was changed`, { cause: err });
+    throw new ConsolegateError('APPLY_FAILED', err instanceof VisudoMissing ? `sudoers: ${err.message}` : `sudoers: ${messageOf(err)}; nothing was changed`, { cause: err });
   });
 }
 
@@ -155,11 +173,12 @@ interface Applying {
   leftover: Promise<string | null>;
   /** The checked sudoers candidate's path (checkedSudoers). */
   sudoersChecked: Promise<string>;
+  early: EarlyViewDir | null;
 }
 
 /** applyPlan's steps, put together while visudo checks the sudoers candidate, then run as one transaction. */
 async function buildAndRun(ctx: Context, a: Applying): Promise<void> {
-  const { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked } = a;
+  const { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked, early } = a;
   const previous = live.state;
   // What was found live is the firewall step's starting point and snapshot; nothing is listed after loading.
   const firewall = firewallStep(ctx.exec, plan, live.nftLive);
@@ -182,8 +201,10 @@ async function buildAndRun(ctx: Context, a: Applying): Promise<void> {
         table: plan.table,
         exec: ctx.exec,
         views: plan.views,
+        early,
         loadedNft: plan.backend === 'nftables' ? plan.nft : null,
         sealed: previous?.views,
+        ...(live.onDisk ? { stamps: live.onDisk.stamps } : {}),
         hashes: () => digest.views,
         // Proven by inspect against the digest it used; valid where this plan wants the same view.
         ...(live.sealedViews ? { sealedViews: new Set([...live.sealedViews].filter((uid) => live.digest.views[uid] === digest.views[uid])) } : {}),

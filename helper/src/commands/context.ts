@@ -4,13 +4,14 @@ import { chooseBackend } from '../apply/firewall.js';
 import { rulesetGeneration, sameGeneration } from '../apply/generation.js';
 import { nftListingStarted, type NftLive } from '../apply/nft.js';
 import { readState } from '../apply/state.js';
+import { viewsOnDisk } from '../apply/view-thread.js';
 import { statePaths } from '../paths.js';
 import { ConsolegateError } from '../errors.js';
 import { gatherFacts, type Facts } from '../policy/facts.js';
 import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import { digestOf, type PlanDigest } from '../plan/digest.js';
-import { makePlan, type Plan, type PlanOptions } from '../plan/plan.js';
+import { makePlan, type Plan, type PlanHooks, type PlanOptions } from '../plan/plan.js';
 import type { Live } from './inspect.js';
 import { cachedDigest, policyFilesNow } from './plan-cache.js';
 import type { Exec } from '../system/exec.js';
@@ -48,10 +49,14 @@ export function renderOptions(ctx: Context): Omit<PlanOptions, 'backend'> {
   return { openConsole: ctx.paths.openConsole, stateDirArg: ctx.paths.stateDir === DEFAULTS.stateDir ? null : ctx.paths.stateDir };
 }
 
-/** How `prepare` works: see there. `loaded`: told the policy as soon as it is parsed (to start reads that need it). */
-export interface PrepareOptions {
-  machineBackend: boolean;
+/** What `prepare` tells as soon as it has it: the policy once parsed (to start reads that need it), and PlanHooks. */
+export interface PrepareHooks extends PlanHooks {
   loaded?: (policy: Policy) => void;
+}
+
+/** How `prepare` works: see there. */
+export interface PrepareOptions extends PrepareHooks {
+  machineBackend: boolean;
 }
 
 /**
@@ -63,7 +68,7 @@ export async function prepare(ctx: Context, opts: PrepareOptions = { machineBack
   opts.loaded?.(policy);
   const facts = await gatherFacts(policy, { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = opts.machineBackend ? await chooseBackend(ctx.exec, policy.firewall.backend) : policy.firewall.backend === 'iptables' ? 'iptables' : 'nftables';
-  const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) });
+  const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) }, opts);
   if (ctx.strict && plan.skipped.length > 0) {
     throw new ConsolegateError('POLICY_INVALID', `--strict: ${plan.skipped.length} entitlement(s) cannot be in force here`, {
       diagnostics: plan.skipped.map((s) => ({ pos: parseWhere(s.where), message: s.message })),
@@ -87,9 +92,10 @@ export interface LivePrepared extends Live {
  * The plan's digest (from the plan cache when its inputs are unchanged, else parsed and rendered) and what is live:
  * state.json, and our nft table (`nftLive`, undefined for iptables). While the ruleset generation is the one our
  * last load made, the table is known without listing it; otherwise it is listed while the policy is parsed (a
- * listing of 100,000 elements takes seconds, as parsing did). `loaded`: as for `prepare`, when it parses.
+ * listing of 100,000 elements takes seconds, as parsing did). `hooks`: as for `prepare`, when it parses. `stamp`:
+ * list and stamp the view files on a thread while parsing (Live.onDisk); not when there are none to stamp.
  */
-export async function prepareLive(ctx: Context, loaded?: PrepareOptions['loaded']): Promise<LivePrepared> {
+export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: { stamp: boolean } = { stamp: true }): Promise<LivePrepared> {
   const [state, generation] = await Promise.all([readState(ctx.paths.stateDir).catch(() => null), rulesetGeneration(ctx.exec)]);
   const seal = state?.backend === 'nftables' ? state.firewall.loaded : undefined;
   const sealed: NftLive | null =
@@ -97,10 +103,13 @@ export async function prepareLive(ctx: Context, loaded?: PrepareOptions['loaded'
   const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
   const files = await policyFilesNow(ctx);
   const { hit, previous } = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => ({ hit: null, previous: null }));
-  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, loaded }) : null;
+  // Parsing takes a while: meanwhile a thread makes the 10,000 lstat calls the views' seals need (with the plan
+  // cached there is no while, and its answer is taken only if it came in time).
+  const stamping = hit === null && opts.stamp ? viewsOnDisk(statePaths(ctx.paths.stateDir).views) : null;
+  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks }) : null;
   const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
-  return { digest, prepared, files, previous, state, nftLive };
+  return { digest, prepared, files, previous, state, nftLive, onDisk: stamping?.take() ?? null };
 }
 
 function parseWhere(where: string) {

@@ -51,11 +51,19 @@ export function planFirewall(policy: Policy, facts: Facts, grants: Grant[] = exp
   });
 }
 
+/** Told parts of the plan as soon as they are rendered, to start work on them beside the rest. */
+export interface PlanHooks {
+  /** The views (apply's first one writes them on another thread: view-thread.ts). */
+  viewsReady?: (views: Plan['views']) => void;
+}
+
 /** Renders the plan. */
-export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan {
+export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks: PlanHooks = {}): Plan {
   const { grants, skipped } = expandGrants(policy, facts);
-  const firewall = planFirewall(policy, facts, grants);
   const rendered = renderViews(policy, grants, opts);
+  const views = viewTexts(rendered);
+  hooks.viewsReady?.(views);
+  const firewall = planFirewall(policy, facts, grants);
   return {
     backend: opts.backend,
     firewall,
@@ -63,7 +71,7 @@ export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions): Plan 
     sudoers: renderSudoers({ grants, groups: groupGrants(policy, facts, grants), openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
     viewer: { path: policy.viewer.path, group: policy.viewer.group, gid: facts.viewerGid, mode: VIEWER_MODE },
     table: JSON.stringify(renderTable(policy, facts, grants), null, 2) + '\n',
-    views: viewTexts(rendered),
+    views,
     viewKeys: viewKeys(rendered),
     grants,
     skipped,

@@ -1,7 +1,7 @@
 // Files the helper owns: atomic replace (temp in the same directory, owner/mode set, fsync, rename).
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { chmod, chown, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, open, opendir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Owner and mode a file must end up with. */
@@ -29,6 +29,22 @@ export async function removeStaleTemps(dir: string, targets?: string[]): Promise
   // A staged directory (apply/view-files.ts, stageViewDir) goes with everything in it.
   for (const n of ours) await rm(path.join(dir, n), { force: true, recursive: true });
   return ours.length;
+}
+
+/** True when `dir` has no entries, or does not exist. */
+export async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    // One read of the directory's first entries, not a list of 10,000 names.
+    const d = await opendir(dir);
+    try {
+      return (await d.read()) === null;
+    } finally {
+      await d.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
 }
 
 /** Writes content to a new temp file beside `target` with owner and mode set, fsynced; returns its path. */
@@ -157,15 +173,22 @@ export function sameState(s: FileState | null, content: string, spec: FileSpec):
 
 /**
  * Creates `file`, which must not exist, with content, owner and mode set on the descriptor; no fsync. On failure
- * nothing of it is left; a file that was there already (EEXIST) is not touched.
+ * nothing of it is left; a file that was there already (EEXIST) is not touched. `modeByAcl`: the caller sets an
+ * access ACL with all three base entries next, which sets the permission bits itself (the file stays 0600 until).
+ * Creating 10,000 views, a chown or chmod that changes nothing still costs a journaled inode update each.
  */
-export function writeNewSync(file: string, content: string, spec: FileSpec): void {
+export function writeNewSync(file: string, content: string | Uint8Array, spec: FileSpec, opts: { modeByAcl?: boolean } = {}): void {
   const fd = openSync(file, 'wx', 0o600);
   try {
     try {
-      writeSync(fd, content);
-      fchownSync(fd, spec.uid, spec.gid);
-      fchmodSync(fd, spec.mode);
+      const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+      // A short write (full disk) must not pass for the whole view: the seals record what was meant.
+      for (let at = 0, n = 0; at < bytes.length; at += n) {
+        if ((n = writeSync(fd, bytes, at, bytes.length - at)) <= 0) throw new Error(`${file}: short write`);
+      }
+      const st = fstatSync(fd);
+      if (st.uid !== spec.uid || st.gid !== spec.gid) fchownSync(fd, spec.uid, spec.gid);
+      if (!opts.modeByAcl && (st.mode & 0o7777) !== spec.mode) fchmodSync(fd, spec.mode);
     } finally {
       closeSync(fd);
     }
