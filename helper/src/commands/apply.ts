@@ -14,7 +14,7 @@ import { stateStep, type StateFile } from '../apply/state.js';
 import { step, type Step } from '../apply/step.js';
 import { prepareSudoers, sudoersStep, VisudoMissing } from '../apply/sudoers.js';
 import { runTransaction } from '../apply/transaction.js';
-import { dpkgOwns, ensureGroup, viewerStep, type ViewerOriginal } from '../apply/viewer.js';
+import { dpkgAnswer, ensureGroup, viewerStep, type DpkgAnswer, type ViewerOriginal } from '../apply/viewer.js';
 import { ConsolegateError, messageOf } from '../errors.js';
 import { statePaths } from '../paths.js';
 import { nssShim } from '../system/nss-shim.js';
@@ -55,15 +55,16 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     // What is live is read under the lock (our nft table known from the ruleset generation, or listed meanwhile),
     // and the plan's digest, from the plan cache when nothing it depends on changed.
     // Whether dpkg owns the viewer takes dpkg-query a while (it reads every package's file list): asked as soon
-    // as the policy names the viewer, while the rest of it is rendered.
-    const dpkgAsked = new Map<string, Promise<boolean>>();
+    // as the policy names the viewer, while the rest of it is rendered, unless the plan cache has the answer for
+    // this state of dpkg's database.
+    const dpkgAsked = new Map<string, Promise<DpkgAnswer>>();
     const live = await prepareLive(
       ctx,
       {
-        loaded: (policy) => {
-          const owns = dpkgOwns(ctx.exec, policy.viewer.path);
-          owns.catch(() => undefined); // awaited by applyPlan, unless the run ends before
-          dpkgAsked.set(policy.viewer.path, owns);
+        loaded: (policy, recorded) => {
+          const answer = dpkgAnswer(ctx.exec, policy.viewer.path, recorded);
+          answer.catch(() => undefined); // awaited by applyPlan, unless the run ends before
+          dpkgAsked.set(policy.viewer.path, answer);
         },
         viewsReady: (planned) => early?.send(planned),
       },
@@ -72,8 +73,10 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     // The timer re-applies every few minutes: when nothing differs, touch nothing (no reload of large sets). Rules
     // other than the last apply's are a difference already, and the state step checks the views itself.
     const rulesChanged = live.state?.firewall.rendered !== live.digest.firewall;
+    // What dpkg said, for the plan cache (nothing when it was not asked or failed).
+    const dpkgSaid = async (viewer: string) => dpkgAsked.get(viewer)?.catch(() => undefined);
     if (live.digest.viewer.gid !== null && !rulesChanged && (await inspect(ctx.exec, live.digest, ctx.paths, live)).length === 0) {
-      await upToDate(ctx, live, started);
+      await upToDate(ctx, live, started, await dpkgSaid(live.digest.viewer.path));
       return 'ok';
     }
     let prepared = live.prepared ?? (await prepare(ctx));
@@ -84,8 +87,11 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     }
     plan = prepared.plan;
     const digest = prepared === live.prepared ? live.digest : digestOf(plan, live.previous);
-    await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(plan.viewer.path) ?? dpkgOwns(ctx.exec, plan.viewer.path), early);
-    await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx)));
+    const viewer = plan.viewer.path;
+    if (!dpkgAsked.has(viewer)) dpkgAsked.set(viewer, dpkgAnswer(ctx.exec, viewer, null));
+    await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(viewer)!.then((a) => a.owns), early);
+    const dpkg = await dpkgSaid(viewer);
+    await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx), dpkg));
     return 'ok';
   } catch (err) {
     await failClosed(ctx, plan, err);
@@ -108,8 +114,11 @@ async function removeStale(ctx: Context): Promise<void> {
   await removeStaleTemps(path.dirname(ctx.paths.sudoersFile), [path.basename(ctx.paths.sudoersFile)]);
 }
 
-/** Nothing to change: record what may be missing (the generation, firewall.json, the plan cache) and say so. */
-async function upToDate(ctx: Context, live: LivePrepared, started: number): Promise<void> {
+/**
+ * Nothing to change: record what may be missing (the generation, firewall.json, the plan cache) and say so.
+ * `dpkg`: what dpkg said about the viewer in this run, for the plan cache.
+ */
+async function upToDate(ctx: Context, live: LivePrepared, started: number, dpkg: DpkgAnswer | undefined): Promise<void> {
   const { digest } = live;
   for (const s of digest.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
   await chmod(ctx.paths.stateDir, 0o755);
@@ -120,7 +129,7 @@ async function upToDate(ctx: Context, live: LivePrepared, started: number): Prom
     const { plan } = prepared ?? (await prepare(ctx));
     await writeSaved(ctx.paths.stateDir, { backend: plan.backend, reason: 'applied', model: plan.firewall });
   }
-  if (prepared) await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx)));
+  if (prepared) await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx), dpkg));
   const users = Object.keys(digest.views).length;
   if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: digest.backend, grants: digest.grants, users, skipped: digest.skipped, plan: prepared ? 'rendered' : 'cached', ms: Date.now() - started });
   else ctx.out.line(`up to date: backend ${digest.backend}, ${digest.grants} grant(s) for ${users} user(s), ${digest.skipped.length} skipped`);

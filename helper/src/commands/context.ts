@@ -10,6 +10,7 @@ import { ConsolegateError } from '../errors.js';
 import { gatherFacts, type Facts } from '../policy/facts.js';
 import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
+import type { DpkgAnswer } from '../apply/viewer.js';
 import { digestOf, type PlanDigest } from '../plan/digest.js';
 import { makePlan, type Plan, type PlanHooks, type PlanOptions } from '../plan/plan.js';
 import type { Live } from './inspect.js';
@@ -51,12 +52,15 @@ export function renderOptions(ctx: Context): Omit<PlanOptions, 'backend'> {
 
 /** What `prepare` tells as soon as it has it: the policy once parsed (to start reads that need it), and PlanHooks. */
 export interface PrepareHooks extends PlanHooks {
-  loaded?: (policy: Policy) => void;
+  /** `recorded`: dpkg's answer the plan cache recorded (prepareLive only), for dpkgAnswer. */
+  loaded?: (policy: Policy, recorded: DpkgAnswer | null) => void;
 }
 
 /** How `prepare` works: see there. */
 export interface PrepareOptions extends PrepareHooks {
   machineBackend: boolean;
+  /** Passed on to `loaded`. */
+  recorded?: DpkgAnswer | null;
 }
 
 /**
@@ -65,7 +69,7 @@ export interface PrepareOptions extends PrepareHooks {
  */
 export async function prepare(ctx: Context, opts: PrepareOptions = { machineBackend: true }): Promise<Prepared> {
   const policy = await loadPolicy(ctx.paths.policy, ctx.paths.policyDir);
-  opts.loaded?.(policy);
+  opts.loaded?.(policy, opts.recorded ?? null);
   const facts = await gatherFacts(policy, { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = opts.machineBackend ? await chooseBackend(ctx.exec, policy.firewall.backend) : policy.firewall.backend === 'iptables' ? 'iptables' : 'nftables';
   const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) }, opts);
@@ -102,11 +106,11 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
     seal && generation && sameGeneration(seal.generation, generation) ? { kind: 'sealed', generation, loadedFile: statePaths(ctx.paths.stateDir).loaded, loadedSha: seal.file } : null;
   const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
   const files = await policyFilesNow(ctx);
-  const { hit, previous } = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => ({ hit: null, previous: null }));
+  const { hit, previous, dpkg } = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => ({ hit: null, previous: null, dpkg: null }));
   // Parsing takes a while: meanwhile a thread makes the 10,000 lstat calls the views' seals need (with the plan
   // cached there is no while, and its answer is taken only if it came in time).
   const stamping = hit === null && opts.stamp ? viewsOnDisk(statePaths(ctx.paths.stateDir).views) : null;
-  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks }) : null;
+  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg }) : null;
   const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
   return { digest, prepared, files, previous, state, nftLive, onDisk: stamping?.take() ?? null };

@@ -11,6 +11,7 @@ import type { ViewKeys } from '../plan/view-keys.js';
 import type { Plan, PlanOptions } from '../plan/plan.js';
 import { gatherFacts, type Facts } from '../policy/facts.js';
 import type { Policy } from '../policy/types.js';
+import type { DpkgAnswer } from '../apply/viewer.js';
 import { readIfExists, writeAtomic } from '../system/fs.js';
 import type { Context, Prepared } from './context.js';
 
@@ -37,6 +38,8 @@ interface PlanCache {
   code: string;
   questions: Questions;
   digest: PlanDigest;
+  /** Whether dpkg owned the viewer, and in which state of its database (viewer.ts dpkgAnswer); absent: not asked. */
+  dpkg?: DpkgAnswer;
 }
 
 /**
@@ -137,18 +140,21 @@ export interface Cached {
   hit: PlanDigest | null;
   /** The cached digest, hit or not, when this same helper wrote it: its view hashes stand for views with the same keys. */
   previous: PlanDigest | null;
+  /** dpkg's answer about the viewer recorded with it, if any (checked against dpkg's database before use). */
+  dpkg: DpkgAnswer | null;
 }
 
 /** What the plan cache holds for this run (when `hit` is null the caller parses and renders). `files`: policyFilesNow(). */
 export async function cachedDigest(ctx: Context, files: string, opts: Omit<PlanOptions, 'backend'>): Promise<Cached> {
   const cache = await readCache(ctx.paths.stateDir);
   const previous = cache !== null && cache.code === (await helperCode()) ? cache.digest : null;
-  if (cache === null || previous === null || files !== cache.files) return { hit: null, previous };
+  const dpkg = previous !== null ? (cache?.dpkg ?? null) : null;
+  if (cache === null || previous === null || files !== cache.files) return { hit: null, previous, dpkg };
   const facts = await gatherFacts(askingPolicy(cache.questions), { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = await chooseBackend(ctx.exec, cache.questions.backend);
   const key = await cacheKey(cache.files, facts, backend, opts, ctx.strict);
   // A viewer group that does not exist yet is created by the full path (apply), never skipped.
-  return { hit: key !== null && key === cache.key && cache.digest.viewer.gid !== null ? cache.digest : null, previous };
+  return { hit: key !== null && key === cache.key && cache.digest.viewer.gid !== null ? cache.digest : null, previous, dpkg };
 }
 
 /** Starts a cache entry: the policy files as they are before parsing (compared again when it is written). */
@@ -156,13 +162,16 @@ export function policyFilesNow(ctx: Context): Promise<string> {
   return policyFiles(ctx.paths.policy, ctx.paths.policyDir);
 }
 
-/** Records the plan just applied (or found in force) for the next run, unless a policy file changed meanwhile. */
-export async function writePlanCache(ctx: Context, filesBefore: string, prepared: Prepared, digest: PlanDigest, opts: Omit<PlanOptions, 'backend'>): Promise<void> {
+/**
+ * Records the plan just applied (or found in force) for the next run, unless a policy file changed meanwhile;
+ * `dpkg`: what dpkg answered about the viewer in this run, if it was asked.
+ */
+export async function writePlanCache(ctx: Context, filesBefore: string, prepared: Prepared, digest: PlanDigest, opts: Omit<PlanOptions, 'backend'>, dpkg?: DpkgAnswer): Promise<void> {
   if ((await policyFilesNow(ctx)) !== filesBefore) return;
   const key = await cacheKey(filesBefore, prepared.facts, prepared.plan.backend, opts, ctx.strict);
   const code = await helperCode();
   if (key === null || code === null) return;
   const { viewKeys, ...rest } = digest;
-  const cache = { version: FORMAT, files: filesBefore, key, code, questions: questionsOf(prepared.policy), digest: rest };
+  const cache = { version: FORMAT, files: filesBefore, key, code, questions: questionsOf(prepared.policy), digest: rest, ...(dpkg ? { dpkg } : {}) };
   await writeAtomic(statePaths(ctx.paths.stateDir).planCache, `${JSON.stringify(cache)}\n${JSON.stringify(viewKeys)}\n`, { mode: 0o600, uid: 0, gid: 0 }, { fsync: false });
 }
