@@ -1,11 +1,11 @@
 // The state directory: console table (root only), per-user views (root-owned, their user reads them through an
 // ACL), and state.json (what apply did).
 import { rmSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { statePaths } from '../paths.js';
 import type { Backend } from '../plan/plan.js';
 import type { Exec } from '../system/exec.js';
-import { readIfExists, sameState, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
+import { isEmptyDir, readIfExists, sameState, statIfExists, writeAtomic, type FileSpec } from '../system/fs.js';
 import type { NftSeal } from './nft.js';
 import type { Step } from './step.js';
 import { inViews, listViewNames, readAclsOf, readView, VIEW_SPEC, viewAcl, viewFile, viewIsCurrent, writeViews, stageViewDir, stageViews, type StagedViews, type ViewState, type ViewWrite } from './view-files.js';
@@ -114,7 +114,7 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
     }
     // Into an empty directory (a first apply), the views go as one directory renamed over it. A view left unwritten
     // is there already, so the directory is read only when every view is written.
-    const empty = writes.length > 0 && writes.length === c.views.size && (await readdir(p.views)).length === 0;
+    const empty = writes.length > 0 && writes.length === c.views.size && (await isEmptyDir(p.views));
     const staged = empty ? ((await c.early?.staged(writes)) ?? (await stageViewDir(c.exec, p.views, writes))) : await stageViews(c.exec, writes);
     c.hashes(); // for the seals, while the firewall loads
     return staged;

@@ -4,13 +4,12 @@
 //   the state step takes the staged directory and commits it;
 // - otherwise the views there are, are listed and stamped there while the policy is parsed (10,000 lstat calls
 //   the seals need: apply/view-seal.ts).
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { messageOf } from '../errors.js';
 import { exec } from '../system/exec.js';
-import { tempPathFor } from '../system/fs.js';
-import { FileCreator, inViews, listViewNames, stagedDir, VIEW_SPEC, viewAcl, type StagedViews, type ViewWrite } from './view-files.js';
+import { FileCreator, inViews, listViewNames, newStagingDir, stagedDir, VIEW_SPEC, viewAcl, type StagedViews, type ViewWrite } from './view-files.js';
 import { stamp, type Stamp } from './view-seal.js';
 
 // The script a thread runs: the bundle itself, named by bin.ts. Run from the sources (tests importing modules),
@@ -136,8 +135,7 @@ function sameSpec(w: ViewWrite): boolean {
  */
 export function startViewDir(dir: string): EarlyViewDir | null {
   if (entry === null) return null;
-  const staging = tempPathFor(dir);
-  mkdirSync(staging, { mode: 0o700 });
+  const staging = newStagingDir(dir);
   try {
     const data: ThreadData = { role: 'view-writer', staging };
     return new EarlyViewDir(new Worker(entry, { workerData: data }), dir, staging);
