@@ -44,6 +44,8 @@ export function statePaths(stateDir: string) {
     loaded: path.join(stateDir, 'loaded.nft'),
     /** The last applied plan's digest and what it was rendered from (commands/plan-cache.ts), root-only. */
     planCache: path.join(stateDir, 'plan-cache.json'),
+    /** The policy files' last clean parses (policy/parse-memo.ts), root-only: a changed file is parsed only where it changed. */
+    parseMemo: path.join(stateDir, 'parse-memo.json'),
     lock: path.join(stateDir, 'lock'),
   };
 }

@@ -122,4 +122,37 @@ describe('the plan cache', { skip: unavailable ?? false }, () => {
     const s = await json(['status']);
     assert.deepEqual([s.code, s.out.inSync], [0, true], JSON.stringify(s.out));
   });
+
+  test('an edit of the entitlements is parsed through the last parse (parse-memo.json); a stale one put back never widens access', async () => {
+    const memoFile = path.join(sb.stateDir, 'parse-memo.json');
+    await sb.writePolicy(sb.policy(body(`  - { vm: vm1, users: [${bob.name}] }\n`)));
+    assert.equal((await json(['apply'])).code, 0);
+    const st = await stat(memoFile);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 0, 0o600]);
+    const stale = path.join(sb.dir, 'stale-memo.json');
+    await copyFile(memoFile, stale);
+    // Bob's grant revoked; then the memo from when he had it comes back, and another entitlement is added.
+    await sb.writePolicy(sb.policy(body()));
+    assert.equal((await json(['apply'])).out.applied, true);
+    assert.equal(await sb.connect('127.0.0.1', 20002, bob, gid), false);
+    await copyFile(stale, memoFile);
+    await sb.writePolicy(sb.policy(body(`  - { vm: vmg, users: [${bob.name}] }\n`)));
+    assert.equal((await json(['apply'])).out.applied, true);
+    assert.equal(await sb.connect('127.0.0.1', 20002, bob, gid), false, 'the stale memo gave back a revoked grant');
+    assert.equal(await sb.connect('127.0.0.1', 20004, bob, gid), true);
+    // The unchanged items really come from the memo: one forged to drop alice from vm1 drops her, until the memo
+    // is gone and the file is parsed whole again.
+    const memo = JSON.parse(await readFile(memoFile, 'utf8')) as { files: { items: unknown[][] }[] };
+    const item = memo.files[0]!.items.find((it) => it[3] === 'vm1' && (it[4] as string[]).includes(alice.name))!;
+    [item[4], item[5]] = [[], []];
+    await writeFile(memoFile, JSON.stringify(memo));
+    await sb.writePolicy(sb.policy(body()));
+    assert.equal((await json(['apply'])).code, 0);
+    assert.equal(await sb.connect('127.0.0.1', 20002, alice, gid), false);
+    await writeFile(memoFile, '{ not json');
+    await sb.writePolicy(sb.policy(body(`  - { vm: vmg, users: [${bob.name}] }\n`)));
+    assert.equal((await json(['apply'])).code, 0);
+    assert.equal(await sb.connect('127.0.0.1', 20002, alice, gid), true);
+    assert.deepEqual((await json(['status'])).out.inSync, true);
+  });
 });

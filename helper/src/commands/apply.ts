@@ -23,6 +23,7 @@ import { inspect, type Live } from './inspect.js';
 import { failClosed } from './fail-closed.js';
 import type { Context, Outcome } from './context.js';
 import { prepare, prepareLive, renderOptions, requireRoot, type LivePrepared } from './context.js';
+import { writeParseMemo } from './parse-memo-file.js';
 import { isEmptyDir, removeStaleTemps, writeAtomic } from '../system/fs.js';
 import { startViewDir, type EarlyViewDir } from '../apply/view-thread.js';
 
@@ -92,6 +93,7 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(viewer)!.then((a) => a.owns), early);
     const dpkg = await dpkgSaid(viewer);
     await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx), dpkg));
+    await keepParses(ctx, live);
     return 'ok';
   } catch (err) {
     await failClosed(ctx, plan, err);
@@ -109,7 +111,7 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
  */
 async function removeStale(ctx: Context): Promise<void> {
   const sp = statePaths(ctx.paths.stateDir);
-  await removeStaleTemps(ctx.paths.stateDir, [sp.state, sp.table, sp.firewall, sp.loaded, sp.planCache, sp.views].map((f) => path.basename(f)));
+  await removeStaleTemps(ctx.paths.stateDir, [sp.state, sp.table, sp.firewall, sp.loaded, sp.planCache, sp.parseMemo, sp.views].map((f) => path.basename(f)));
   await removeStaleTemps(sp.views);
   await removeStaleTemps(path.dirname(ctx.paths.sudoersFile), [path.basename(ctx.paths.sudoersFile)]);
 }
@@ -130,6 +132,7 @@ async function upToDate(ctx: Context, live: LivePrepared, started: number, dpkg:
     await writeSaved(ctx.paths.stateDir, { backend: plan.backend, reason: 'applied', model: plan.firewall });
   }
   if (prepared) await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx), dpkg));
+  await keepParses(ctx, live);
   const users = Object.keys(digest.views).length;
   if (ctx.json) ctx.out.json({ applied: false, upToDate: true, backend: digest.backend, grants: digest.grants, users, skipped: digest.skipped, plan: prepared ? 'rendered' : 'cached', ms: Date.now() - started });
   else ctx.out.line(`up to date: backend ${digest.backend}, ${digest.grants} grant(s) for ${users} user(s), ${digest.skipped.length} skipped`);
@@ -253,6 +256,12 @@ function originalViewer(recorded: ViewerOriginal | null, now: ViewerOriginal | n
 /** Records something that only spares later runs work: failing to is a warning, never a failed (fail-closed) apply. */
 async function spare(ctx: Context, what: string, record: () => Promise<void>): Promise<void> {
   await record().catch((err: unknown) => ctx.out.warn(`warning: could not record ${what} (the next run does the full work): ${messageOf(err)}`));
+}
+
+/** Keeps this run's parses of the policy files for the next run that finds one changed (commands/parse-memo-file.ts). */
+async function keepParses(ctx: Context, live: LivePrepared): Promise<void> {
+  const memo = live.memo;
+  if (memo) await spare(ctx, 'the policy parses', () => writeParseMemo(ctx.paths.stateDir, memo));
 }
 
 /**

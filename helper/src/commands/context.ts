@@ -8,12 +8,13 @@ import { viewsOnDisk } from '../apply/view-thread.js';
 import { statePaths } from '../paths.js';
 import { ConsolegateError } from '../errors.js';
 import { gatherFacts, type Facts } from '../policy/facts.js';
-import { loadPolicy } from '../policy/load.js';
+import { loadPolicy, type MemoStore } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import type { DpkgAnswer } from '../apply/viewer.js';
 import { digestOf, type PlanDigest } from '../plan/digest.js';
 import { makePlan, type Plan, type PlanHooks, type PlanOptions } from '../plan/plan.js';
 import type { Live } from './inspect.js';
+import { memoStore, parseMemoText } from './parse-memo-file.js';
 import { cachedDigest, policyFilesNow } from './plan-cache.js';
 import type { Exec } from '../system/exec.js';
 
@@ -61,6 +62,8 @@ export interface PrepareOptions extends PrepareHooks {
   machineBackend: boolean;
   /** Passed on to `loaded`. */
   recorded?: DpkgAnswer | null;
+  /** The policy files' last parses, to parse only what changed (prepareLive). */
+  memo?: MemoStore;
 }
 
 /**
@@ -68,7 +71,7 @@ export interface PrepareOptions extends PrepareHooks {
  * renders for the policy's named backend, nftables for `auto`, without asking this machine which tools work.
  */
 export async function prepare(ctx: Context, opts: PrepareOptions = { machineBackend: true }): Promise<Prepared> {
-  const policy = await loadPolicy(ctx.paths.policy, ctx.paths.policyDir);
+  const policy = await loadPolicy(ctx.paths.policy, ctx.paths.policyDir, opts.memo);
   opts.loaded?.(policy, opts.recorded ?? null);
   const facts = await gatherFacts(policy, { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = opts.machineBackend ? await chooseBackend(ctx.exec, policy.firewall.backend) : policy.firewall.backend === 'iptables' ? 'iptables' : 'nftables';
@@ -90,6 +93,8 @@ export interface LivePrepared extends Live {
   files: string;
   /** The plan cache's digest when this helper wrote it (Cached.previous), for digestOf. */
   previous: PlanDigest | null;
+  /** When it parsed: the files' last parses and this run's, for writeParseMemo. */
+  memo: MemoStore | null;
 }
 
 /**
@@ -105,15 +110,17 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
   const sealed: NftLive | null =
     seal && generation && sameGeneration(seal.generation, generation) ? { kind: 'sealed', generation, loadedFile: statePaths(ctx.paths.stateDir).loaded, loadedSha: seal.file } : null;
   const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
+  const memoText = parseMemoText(ctx.paths.stateDir);
   const files = await policyFilesNow(ctx);
   const { hit, previous, dpkg } = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => ({ hit: null, previous: null, dpkg: null }));
   // Parsing takes a while: meanwhile a thread makes the 10,000 lstat calls the views' seals need (with the plan
   // cached there is no while, and its answer is taken only if it came in time).
   const stamping = hit === null && opts.stamp ? viewsOnDisk(statePaths(ctx.paths.stateDir).views) : null;
-  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg }) : null;
+  const memo = hit === null ? await memoStore(await memoText) : null;
+  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo! }) : null;
   const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
-  return { digest, prepared, files, previous, state, nftLive, onDisk: stamping?.take() ?? null };
+  return { digest, prepared, files, previous, memo, state, nftLive, onDisk: stamping?.take() ?? null };
 }
 
 function parseWhere(where: string) {

@@ -94,7 +94,7 @@ export function factsText(f: Facts): string {
 
 let codeHash: string | null | undefined;
 /** This helper's own code: another version may render other bytes from the same inputs. */
-async function helperCode(): Promise<string | null> {
+export async function helperCode(): Promise<string | null> {
   if (codeHash === undefined) codeHash = process.argv[1] ? await readFile(process.argv[1]).then((b) => sha256(b.toString('latin1')), () => null) : null;
   return codeHash;
 }

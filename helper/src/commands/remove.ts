@@ -27,6 +27,7 @@ export async function remove(ctx: Context): Promise<Outcome> {
     await rm(sp.firewall, { force: true });
     await rm(sp.loaded, { force: true });
     await rm(sp.planCache, { force: true });
+    await rm(sp.parseMemo, { force: true });
     await rm(sp.state, { force: true });
     const restored = state?.viewer ? `; ${state.viewer.path} restored to mode ${state.viewer.spec.mode.toString(8).padStart(4, '0')}` : '';
     if (ctx.json) ctx.out.json({ removed: true, viewerRestored: Boolean(state?.viewer) });

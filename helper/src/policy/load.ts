@@ -4,10 +4,17 @@ import path from 'node:path';
 import { ConsolegateError, messageOf, type Diagnostic } from '../errors.js';
 import { mergeFragments } from './merge.js';
 import { parseFragment, type Fragment } from './parse.js';
+import { parseWithMemo, type FileMemo } from './parse-memo.js';
 import type { Policy } from './types.js';
 
-/** Loads and validates; throws POLICY_INVALID with every diagnostic, or POLICY_UNREADABLE. */
-export async function loadPolicy(mainFile: string, fragmentDir: string): Promise<Policy> {
+/** The files' last clean parses (parse-memo.ts) by file, and where this load leaves its own for the next. */
+export interface MemoStore {
+  previous: ReadonlyMap<string, FileMemo>;
+  next: Map<string, FileMemo>;
+}
+
+/** Loads and validates; throws POLICY_INVALID with every diagnostic, or POLICY_UNREADABLE. `memo`: parse only what changed. */
+export async function loadPolicy(mainFile: string, fragmentDir: string, memo?: MemoStore): Promise<Policy> {
   const files = [mainFile, ...(await listFragments(fragmentDir))];
   const fragments: Fragment[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -18,7 +25,8 @@ export async function loadPolicy(mainFile: string, fragmentDir: string): Promise
     } catch (err) {
       throw new ConsolegateError('POLICY_UNREADABLE', `cannot read policy ${file}: ${messageOf(err)}`, { cause: err });
     }
-    const parsed = parseFragment(file, text);
+    const parsed = memo ? parseWithMemo(file, text, memo.previous.get(file) ?? null) : { ...parseFragment(file, text), memo: null };
+    if (memo && parsed.memo) memo.next.set(file, parsed.memo);
     fragments.push(parsed.fragment);
     diagnostics.push(...parsed.diagnostics);
   }

@@ -5,7 +5,7 @@ import { readBridgePort, readClients, readDomain } from './host-parse.js';
 import { Reader, isScalar, printable } from './reader.js';
 import { DAYS, type ClientNet, type Day, type Entitlement, type PortRange, type Server, type TimeWindow, type Vm } from './types.js';
 import { parseHours } from '../boundary/index.js';
-import { parseYamlTree } from './yaml-tree.js';
+import { parseYamlTree, type YNode, type YScalar } from './yaml-tree.js';
 
 /** A value and where it was written, for "defined twice" messages. */
 export interface Located<T> {
@@ -31,8 +31,25 @@ export interface Fragment {
 const TOP_KEYS = ['version', 'viewer', 'firewall', 'servers', 'vms', 'entitlements', 'clients'] as const;
 const BACKENDS = ['auto', 'nftables', 'iptables'] as const;
 
+/** The `entitlements` list as read, for parse-memo.ts. */
+export interface EntitlementList {
+  key: YScalar;
+  list: YNode;
+  /** Each item's entitlement (null where it had a problem), in the list's order. */
+  items: (Entitlement | null)[];
+  /** Whether `entitlements` is the file's last key. */
+  last: boolean;
+}
+
+/** What parseFragment read; `entitlements` when the file has that key. */
+export interface ParsedFile {
+  fragment: Fragment;
+  diagnostics: Diagnostic[];
+  entitlements?: EntitlementList;
+}
+
 /** Parses one policy file's text; `file` is only used in messages. */
-export function parseFragment(file: string, text: string): { fragment: Fragment; diagnostics: Diagnostic[] } {
+export function parseFragment(file: string, text: string): ParsedFile {
   const doc = parseYamlTree(text);
   const r = new Reader(file, text);
   const fragment: Fragment = { file, protect: [], servers: [], vms: [], entitlements: [] };
@@ -75,13 +92,15 @@ export function parseFragment(file: string, text: string): { fragment: Fragment;
   const clients = top.get('clients');
   if (clients) fragment.clients = readClients(r, clients.value, r.pos(clients.key));
   const ents = top.get('entitlements');
-  if (ents) {
-    for (const item of r.seq(ents.value, '`entitlements`', r.pos(ents.key)) ?? []) {
-      const e = readEntitlement(r, item, r.pos(ents.key));
-      if (e) fragment.entitlements.push(e);
-    }
+  if (!ents) return { fragment, diagnostics: r.diagnostics };
+  const items: (Entitlement | null)[] = [];
+  for (const item of r.seq(ents.value, '`entitlements`', r.pos(ents.key)) ?? []) {
+    const e = readEntitlement(r, item, r.pos(ents.key));
+    items.push(e);
+    if (e) fragment.entitlements.push(e);
   }
-  return { fragment, diagnostics: r.diagnostics };
+  const last = [...top.keys()].pop() === 'entitlements';
+  return { fragment, diagnostics: r.diagnostics, entitlements: { key: ents.key, list: ents.value as YNode, items, last } };
 }
 
 function readViewer(r: Reader, node: unknown, at: SourcePos, f: Fragment): void {
@@ -197,7 +216,8 @@ function readVm(r: Reader, id: string, key: unknown, node: unknown): Vm | null {
   return { id, server: serverV, tlsPort: tlsV, port: portV, title: titleV ?? id, pos: at, ...(bridgePort ? { bridgePort } : {}), ...(domain !== null ? { domain } : {}) };
 }
 
-function readEntitlement(r: Reader, node: unknown, at: SourcePos): Entitlement | null {
+/** One item of `entitlements`; `at`: where the list's key is, for problems that have no node of their own. */
+export function readEntitlement(r: Reader, node: unknown, at: SourcePos): Entitlement | null {
   const m = r.map(node, 'an entitlement', ['vm', 'users', 'groups', 'when'], at);
   if (!m) return null;
   const here = r.pos(node, at);

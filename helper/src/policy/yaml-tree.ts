@@ -314,8 +314,8 @@ function dashesIn(src: string, from: number, to: number): number[] {
   return out;
 }
 
-/** The tree with every offset moved by `by` (only for a file that starts with a BOM). */
-function shifted(node: YNode, by: number): YNode {
+/** The tree with every offset moved by `by` (a file that starts with a BOM; a piece of a text read alone). */
+export function shifted(node: YNode, by: number): YNode {
   if (node.kind === 'scalar') return { ...node, start: node.start + by };
   if (node.kind === 'seq') return { ...node, start: node.start + by, items: node.items.map((n) => shifted(n, by)) };
   return { ...node, start: node.start + by, items: node.items.map((p) => ({ key: shifted(p.key, by), value: p.value && shifted(p.value, by) })) };

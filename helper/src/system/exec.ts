@@ -1,5 +1,6 @@
 // Running system commands without a shell; injected into apply/ so tests can see what ran.
 import { spawn } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
 
 /** What a finished command left behind. */
 export interface ExecResult {
@@ -65,7 +66,6 @@ export async function mustExec(run: Exec, argv: string[], options?: ExecOptions)
 
 /** Whether a program can be found on PATH (or at an absolute path). */
 export async function hasCommand(name: string): Promise<boolean> {
-  const { access, constants } = await import('node:fs/promises');
   const dirs = name.includes('/') ? [''] : (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
   for (const d of dirs) {
     try {
