@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
 import { askingPolicy, factsText as cacheFactsText, questionsOf } from '../../helper/src/commands/plan-cache.js';
-import { gatherFacts, type Facts, type FactSources } from '../../helper/src/policy/facts.js';
+import { askEarly, gatherFacts, type Facts, type FactSources } from '../../helper/src/policy/facts.js';
 import { exec, type Exec } from '../../helper/src/system/exec.js';
 import { CASE_SPECS, renderCase, type CaseSpec } from '../support/render-cases.js';
 
@@ -56,6 +56,7 @@ describe('gatherFacts answers are byte-identical to the recorded ones', { skip: 
   let dir: string;
   const actual: Record<string, string> = {};
   const asked: Record<string, [string, string]> = {};
+  const early: Record<string, [string, string]> = {};
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'cg-facts-'));
     for (const spec of SPECS) {
@@ -80,6 +81,13 @@ describe('gatherFacts answers are byte-identical to the recorded ones', { skip: 
       actual[spec.name] = factsText(facts);
       // The plan cache (issue 13) asks the same questions from a skeleton of the policy, without parsing it.
       asked[spec.name] = [cacheFactsText(facts), cacheFactsText(await gatherFacts(askingPolicy(questionsOf(policy)), sources))];
+      // Lookups started before the parse (askEarly), from this policy's questions and from another policy's.
+      const q = questionsOf(policy);
+      const other = { ...q, groups: q.groups.length > 0 ? q.groups.slice(1) : ['shift'] };
+      early[spec.name] = [
+        factsText(await gatherFacts(policy, { ...sources, early: askEarly(run, q) })),
+        factsText(await gatherFacts(policy, { ...sources, early: askEarly(run, other) })),
+      ];
     }
     if (process.env.UPDATE_FACTS_HASHES === '1') {
       writeFileSync(FILE, JSON.stringify(Object.fromEntries(Object.entries(actual).map(([k, v]) => [k, createHash('sha256').update(v).digest('hex')])), null, 2) + '\n');
@@ -98,6 +106,12 @@ describe('gatherFacts answers are byte-identical to the recorded ones', { skip: 
     test(`${spec.name}: the plan cache's skeleton policy gets the same answers as the policy`, () => {
       const [full, skeleton] = asked[spec.name]!;
       assert.equal(skeleton, full);
+    });
+  }
+
+  for (const spec of SPECS) {
+    test(`${spec.name}: lookups started before the parse give the same answers, whatever they were started for`, () => {
+      assert.deepEqual(early[spec.name], [actual[spec.name], actual[spec.name]]);
     });
   }
 

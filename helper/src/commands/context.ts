@@ -7,7 +7,7 @@ import { readState } from '../apply/state.js';
 import { viewsOnDisk } from '../apply/view-thread.js';
 import { statePaths } from '../paths.js';
 import { ConsolegateError } from '../errors.js';
-import { gatherFacts, type Facts } from '../policy/facts.js';
+import { askEarly, gatherFacts, type EarlyAnswers, type Facts } from '../policy/facts.js';
 import { loadPolicy, type MemoStore } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import type { DpkgAnswer } from '../apply/viewer.js';
@@ -64,6 +64,8 @@ export interface PrepareOptions extends PrepareHooks {
   recorded?: DpkgAnswer | null;
   /** The policy files' last parses, to parse only what changed (prepareLive). */
   memo?: MemoStore;
+  /** NSS lookups started before parsing (prepareLive). */
+  early?: EarlyAnswers | null;
 }
 
 /**
@@ -73,7 +75,7 @@ export interface PrepareOptions extends PrepareHooks {
 export async function prepare(ctx: Context, opts: PrepareOptions = { machineBackend: true }): Promise<Prepared> {
   const policy = await loadPolicy(ctx.paths.policy, ctx.paths.policyDir, opts.memo);
   opts.loaded?.(policy, opts.recorded ?? null);
-  const facts = await gatherFacts(policy, { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
+  const facts = await gatherFacts(policy, { exec: ctx.exec, early: opts.early ?? null, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = opts.machineBackend ? await chooseBackend(ctx.exec, policy.firewall.backend) : policy.firewall.backend === 'iptables' ? 'iptables' : 'nftables';
   const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) }, opts);
   if (ctx.strict && plan.skipped.length > 0) {
@@ -112,12 +114,14 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
   const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
   const memoText = parseMemoText(ctx.paths.stateDir);
   const files = await policyFilesNow(ctx);
-  const { hit, previous, dpkg } = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => ({ hit: null, previous: null, dpkg: null }));
+  const { hit, previous, dpkg, questions } = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => ({ hit: null, previous: null, dpkg: null, questions: null }));
+  // What the last plan asked NSS is most likely what this one will: asked while the policy is parsed.
+  const early = hit === null && questions !== null ? askEarly(ctx.exec, questions) : null;
   // Parsing takes a while: meanwhile a thread makes the 10,000 lstat calls the views' seals need (with the plan
   // cached there is no while, and its answer is taken only if it came in time).
   const stamping = hit === null && opts.stamp ? viewsOnDisk(statePaths(ctx.paths.stateDir).views) : null;
   const memo = hit === null ? await memoStore(await memoText) : null;
-  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo! }) : null;
+  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo!, early }) : null;
   const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
   return { digest, prepared, files, previous, memo, state, nftLive, onDisk: stamping?.take() ?? null };

@@ -142,6 +142,8 @@ export interface Cached {
   previous: PlanDigest | null;
   /** dpkg's answer about the viewer recorded with it, if any (checked against dpkg's database before use). */
   dpkg: DpkgAnswer | null;
+  /** What the cached plan asked NSS, when the policy files changed since: asked again while they are parsed (askEarly). */
+  questions: Questions | null;
 }
 
 /** What the plan cache holds for this run (when `hit` is null the caller parses and renders). `files`: policyFilesNow(). */
@@ -149,12 +151,12 @@ export async function cachedDigest(ctx: Context, files: string, opts: Omit<PlanO
   const cache = await readCache(ctx.paths.stateDir);
   const previous = cache !== null && cache.code === (await helperCode()) ? cache.digest : null;
   const dpkg = previous !== null ? (cache?.dpkg ?? null) : null;
-  if (cache === null || previous === null || files !== cache.files) return { hit: null, previous, dpkg };
+  if (cache === null || previous === null || files !== cache.files) return { hit: null, previous, dpkg, questions: cache?.questions ?? null };
   const facts = await gatherFacts(askingPolicy(cache.questions), { exec: ctx.exec, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = await chooseBackend(ctx.exec, cache.questions.backend);
   const key = await cacheKey(cache.files, facts, backend, opts, ctx.strict);
   // A viewer group that does not exist yet is created by the full path (apply), never skipped.
-  return { hit: key !== null && key === cache.key && cache.digest.viewer.gid !== null ? cache.digest : null, previous, dpkg };
+  return { hit: key !== null && key === cache.key && cache.digest.viewer.gid !== null ? cache.digest : null, previous, dpkg, questions: null };
 }
 
 /** Starts a cache entry: the policy files as they are before parsing (compared again when it is written). */

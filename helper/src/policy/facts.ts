@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { messageOf } from '../errors.js';
 import type { Exec } from '../system/exec.js';
-import { enumerateUsers, enumerationAnswers, lookupGroups, lookupUsers, type Refused, type UserEntry } from '../system/nss.js';
+import { enumerateUsers, enumerationAnswers, lookupGroups, lookupUsers, type GroupEntry, type Refused, type UserEntry } from '../system/nss.js';
 import type { Policy } from './types.js';
 
 /** Everything plan/ needs from the outside world, gathered once so planning stays pure. */
@@ -29,9 +29,36 @@ export interface Facts {
   now: Date;
 }
 
+/** NSS answers asked before the policy is read, from what the last plan asked (askEarly). */
+export interface EarlyAnswers {
+  /** The groups asked for, as gatherFacts asks them: entitled groups sorted, then the viewer group. */
+  groups: string[];
+  groupEntries: Promise<{ entries: Map<string, GroupEntry>; refused: Refused[] }>;
+  /** The user enumeration, when the last plan needed one (it does not depend on the policy). */
+  enumeration: Promise<UserEntry[]> | null;
+}
+
+/**
+ * Starts the lookups the last plan needed (the plan cache's questions), so that a run that must parse the policy
+ * again finds them answered by then. They are asked in this run, as they would be after the parse: gatherFacts
+ * takes the group answers only for the very same groups, and the enumeration whenever it enumerates.
+ */
+export function askEarly(exec: Exec, q: { groups: string[]; viewerGroup: string; users: string[] }): EarlyAnswers {
+  const groups = [...q.groups, q.viewerGroup];
+  const refused: Refused[] = [];
+  const groupEntries = lookupGroups(exec, groups, refused).then((entries) => ({ entries, refused }));
+  const enumeration = q.groups.length > 0 || enumerationAnswers(q.users.length) ? enumerateUsers(exec) : null;
+  // Not awaited when the policy now asks something else; awaited (and thrown) where used.
+  groupEntries.catch(() => undefined);
+  enumeration?.catch(() => undefined);
+  return { groups, groupEntries, enumeration };
+}
+
 /** Injected side effects for gathering facts. */
 export interface FactSources {
   exec: Exec;
+  /** Lookups started before the policy was parsed (askEarly). */
+  early?: EarlyAnswers | null;
   resolveHost?: (host: string) => Promise<string[]>;
   readCa?: (path: string) => Promise<string>;
   now?: () => Date;
@@ -49,10 +76,15 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
   }
   // Two getent processes at once rather than one after the other: the enumeration that entitled groups (their
   // primary-group members) or many names need runs beside the group lookup; it is used only where it was before.
-  const enumeration = entitledGroups.size > 0 || enumerationAnswers(userNames.size) ? enumerateUsers(src.exec) : null;
+  const early = src.early ?? null;
+  const enumeration = entitledGroups.size > 0 || enumerationAnswers(userNames.size) ? (early?.enumeration ?? enumerateUsers(src.exec)) : null;
   enumeration?.catch(() => undefined); // not awaited when no entitled group exists; awaited (and thrown) otherwise
   const refused: Refused[] = [];
-  const groupEntries = await lookupGroups(src.exec, [...entitledGroups, policy.viewer.group], refused);
+  // Sorted, so that the same groups are asked the same way whatever the policy's order (askEarly).
+  const asked = [...[...entitledGroups].sort(), policy.viewer.group];
+  const known = early !== null && early.groups.length === asked.length && early.groups.every((g, i) => g === asked[i]) ? await early.groupEntries : null;
+  if (known) refused.push(...known.refused);
+  const groupEntries = known?.entries ?? (await lookupGroups(src.exec, asked, refused));
   const groups = new Map<string, string[]>();
   const groupGids = new Map<string, number>();
   let all: UserEntry[] | undefined;
