@@ -122,7 +122,7 @@ describe('the view writer thread', { skip: unavailable ?? false }, () => {
     assert.deepEqual(onDisk.stamps.get(viewFile(views, 3_000_002)), [st.ino.toString(), st.ctimeNs.toString(), Number(st.size)]);
     assert.deepEqual(await taken(viewsOnDisk(path.join(dir, 'missing'))), { files: [], stamps: new Map() });
     // Asked for at once, before the thread can have answered: nothing, and nobody waits.
-    assert.equal(viewsOnDisk(views).take(), null);
+    assert.equal(await viewsOnDisk(views).take(), null);
     await rm(views, { recursive: true });
   });
 

@@ -6,6 +6,7 @@
 //   the seals need: apply/view-seal.ts).
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { messageOf } from '../errors.js';
 import { exec } from '../system/exec.js';
@@ -155,15 +156,19 @@ export interface ViewsOnDisk {
 
 /** The answer of a stamping thread, if it has come (viewsOnDisk). */
 export interface Stamping {
-  /** The view files and stamps if the thread has answered by now, else null (and the thread is stopped). */
-  take(): ViewsOnDisk | null;
+  /**
+   * The view files and stamps if the thread has answered by now (after one turn of the event loop, so that an
+   * answer already sent is received), else null (and the thread is stopped). The same answer on every call.
+   */
+  take(): Promise<ViewsOnDisk | null>;
   /** Settles once the thread has answered or ended. */
   settled: Promise<void>;
 }
 
 /**
- * Lists and stamps the view files in `dir` on a thread, while the caller parses; `take` never waits for it (with
- * a small policy parsing is over before the thread has started), so whoever finds null lists and stamps them itself.
+ * Lists and stamps the view files in `dir` on a thread, while the caller parses and renders; `take` never waits for
+ * it (with a small policy all that is over before the thread has started), so whoever finds null lists and stamps
+ * them itself. Take it where the stamps are needed, not before: the later, the likelier the answer is there.
  */
 export function viewsOnDisk(dir: string): Stamping {
   let answer: ViewsOnDisk | null = null;
@@ -190,12 +195,14 @@ export function viewsOnDisk(dir: string): Stamping {
     }
   }
   if (worker === null) settle();
+  let taken: Promise<ViewsOnDisk | null> | undefined;
   return {
     settled,
-    take: () => {
-      if (answer === null) void worker?.terminate();
-      return answer;
-    },
+    take: () =>
+      (taken ??= nextTurn().then(() => {
+        if (answer === null) void worker?.terminate();
+        return answer;
+      })),
   };
 }
 

@@ -204,6 +204,8 @@ async function buildAndRun(ctx: Context, a: Applying): Promise<void> {
   if (viewerNow === null) ctx.out.warn(`warning: viewer ${plan.viewer.path} does not exist; consoles cannot open until virt-viewer is installed and apply runs again`);
   else steps.push(step(viewer));
   const sudoersAt = steps.length;
+  // The views' stamps taken while the policy was parsed, if the thread has answered (inspect took them already).
+  const onDisk = (await live.onDisk?.take()) ?? null;
   // Saved before state.json: both are written only when every system changed; rollback restores the old rules' file.
   steps.push(step(savedStep(ctx.paths.stateDir, plan.backend, plan.firewall)));
   steps.push(
@@ -216,7 +218,7 @@ async function buildAndRun(ctx: Context, a: Applying): Promise<void> {
         early,
         loadedNft: plan.backend === 'nftables' ? plan.nft : null,
         sealed: previous?.views,
-        ...(live.onDisk ? { stamps: live.onDisk.stamps } : {}),
+        ...(onDisk ? { stamps: onDisk.stamps } : {}),
         hashes: () => digest.views,
         // Proven by inspect against the digest it used; valid where this plan wants the same view.
         ...(live.sealedViews ? { sealedViews: new Set([...live.sealedViews].filter((uid) => live.digest.views[uid] === digest.views[uid])) } : {}),

@@ -124,7 +124,7 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
   const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo!, early }) : null;
   const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
-  return { digest, prepared, files, previous, memo, state, nftLive, onDisk: stamping?.take() ?? null };
+  return { digest, prepared, files, previous, memo, state, nftLive, onDisk: stamping };
 }
 
 function parseWhere(where: string) {

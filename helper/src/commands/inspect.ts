@@ -4,7 +4,7 @@ import { nftListOwned, type NftLive } from '../apply/nft.js';
 import { listViews, TABLE_SPEC, type StateFile } from '../apply/state.js';
 import { readAclsOf, readView, viewFile, viewMatches } from '../apply/view-files.js';
 import { sealHolds } from '../apply/view-seal.js';
-import type { ViewsOnDisk } from '../apply/view-thread.js';
+import type { Stamping } from '../apply/view-thread.js';
 import { nftElements, nftSkeleton } from '../plan/nft-fingerprint.js';
 import { statePaths } from '../paths.js';
 import { sha256, type PlanDigest } from '../plan/digest.js';
@@ -24,8 +24,8 @@ export interface Live {
   nftLive?: NftLive;
   /** Set by inspect: the uids whose view is proven current by its seal (the state step need not look again). */
   sealedViews?: Set<number>;
-  /** The view files and their stamps, when a thread took them while the policy was parsed (else looked at here). */
-  onDisk?: ViewsOnDisk | null;
+  /** The view files and their stamps, when a thread takes them while the policy is parsed (else looked at here). */
+  onDisk?: Stamping | null;
 }
 
 /** Every difference, in a stable order. */
@@ -65,11 +65,12 @@ export async function inspect(run: Exec, plan: PlanDigest, paths: { stateDir: st
   }
   const expected = new Map(Object.entries(plan.views).map(([uid, hash]) => [viewFile(sp.views, Number(uid)), { uid: Number(uid), hash }]));
   // Views still sealed as the last apply left them need no reading (apply/view-seal.ts).
-  const present = new Set(live.onDisk?.files ?? (await listViews(sp.views)));
+  const onDisk = (await live.onDisk?.take()) ?? null;
+  const present = new Set(onDisk?.files ?? (await listViews(sp.views)));
   live.sealedViews = new Set();
   const unsealed: [string, { uid: number; hash: string }][] = [];
   for (const [file, v] of expected) {
-    if (present.has(file) && sealHolds(state?.views, v.uid, file, v.hash, live.onDisk?.stamps)) live.sealedViews.add(v.uid);
+    if (present.has(file) && sealHolds(state?.views, v.uid, file, v.hash, onDisk?.stamps)) live.sealedViews.add(v.uid);
     else unsealed.push([file, v]);
   }
   const acls = await readAclsOf(run, sp.views, unsealed.map(([file]) => file).filter((f) => present.has(f)));
