@@ -41,7 +41,7 @@ export function denyOnly(model: FirewallModel): FirewallModel {
  * The transaction step for the plan's backend, and after it ran what it loaded (nftables; null for iptables).
  * `nftLive`: the table as apply found it under the lock, so the step does not list 100,000 elements again.
  */
-export function firewallStep(run: Exec, plan: Plan, nftLive?: NftLive): { step: Step; sealed: () => NftSeal | null } {
+export function firewallStep(run: Exec, plan: Plan, nftLive?: NftLive): { step: Step; sealed: () => Promise<NftSeal> | null } {
   const closed = denyOnly(plan.firewall);
   if (plan.backend === 'iptables') return { step: iptablesStep(run, plan.firewall, closed) as Step, sealed: () => null };
   const s = nftStep(run, plan.nft ?? renderNft(plan.firewall), renderNft(closed), nftLive);

@@ -111,6 +111,20 @@ export interface NftSeal {
   generation: Generation | null;
 }
 
+/**
+ * What we loaded, once nft's terse listing after the load has given the skeleton: generation `g1` followed our
+ * load at once (`g0` before it). Ours alone: our load was the only transaction, and none came before the listing.
+ * When another one came between, what the listing shows may not be ours: recorded as unknown, so the next check
+ * sees a difference (drift) and the next apply loads and seals again. Without generations, trust the listing.
+ */
+async function sealOf(run: Exec, g0: Generation | null, g1: Generation | null, elements: string, file: string): Promise<NftSeal> {
+  const terse = await nftListTerse(run);
+  const g2 = await rulesetGeneration(run);
+  const known = g0 !== null && g1 !== null;
+  const ours = nextGeneration(g0, g1) && sameGeneration(g1, g2);
+  return { skeleton: known && !ours ? 'unknown' : nftSkeleton(terse ?? ''), elements, file, generation: ours ? g1 : null };
+}
+
 /** The text `live` stands for: the listing, or loaded.nft when it is still what we loaded (else a fresh listing). */
 async function liveText(run: Exec, live: NftLive | undefined): Promise<string | null> {
   if (live === undefined) return nftListOwned(run);
@@ -122,11 +136,11 @@ async function liveText(run: Exec, live: NftLive | undefined): Promise<string | 
 /**
  * The firewall step for nftables. With no previous table, rollback leaves `denyOnly` so ports stay closed.
  * `live`: the table as the caller found it under the apply lock, instead of listing it again. After loading,
- * `sealed()` tells what was loaded, for state.json.
+ * `sealed()` tells what was loaded, for state.json: the terse listing it needs runs while the later steps apply.
  */
-export function nftStep(run: Exec, table: string, denyOnly: string, live?: NftLive): Step<string | null> & { sealed(): NftSeal | null } {
+export function nftStep(run: Exec, table: string, denyOnly: string, live?: NftLive): Step<string | null> & { sealed(): Promise<NftSeal> | null } {
   let before: string | null = null;
-  let seal: NftSeal | null = null;
+  let seal: Promise<NftSeal> | null = null;
   return {
     name: 'firewall (nftables)',
     snapshot: async () => (before = await liveText(run, live)),
@@ -140,14 +154,8 @@ export function nftStep(run: Exec, table: string, denyOnly: string, live?: NftLi
       const [elements, file] = [nftElements(table, desired), sha256(table)];
       await loading;
       const g1 = await rulesetGeneration(run);
-      const terse = await nftListTerse(run);
-      const g2 = await rulesetGeneration(run);
-      // Ours alone: our load was the only transaction, and none came before the terse listing. When another
-      // one came between, what the listing shows may not be ours: recorded as unknown, so the next check sees a
-      // difference (drift) and the next apply loads and seals again. Without generations, trust the listing.
-      const known = g0 !== null && g1 !== null;
-      const ours = nextGeneration(g0, g1) && sameGeneration(g1, g2);
-      seal = { skeleton: known && !ours ? 'unknown' : nftSkeleton(terse ?? ''), elements, file, generation: ours ? g1 : null };
+      seal = sealOf(run, g0, g1, elements, file);
+      seal.catch(() => undefined); // awaited by whoever records it (the state step), which fails with it
     },
     sealed: () => seal,
     rollback: async (previous) => {

@@ -226,7 +226,7 @@ async function buildAndRun(ctx: Context, a: Applying): Promise<void> {
           version: 1,
           backend: plan.backend,
           appliedAt: new Date().toISOString(),
-          firewall: { rendered: digest.firewall, ...(plan.backend === 'nftables' ? { loaded: firewall.sealed() ?? undefined } : { live: (await iptablesFingerprint(ctx.exec)) ?? '' }) },
+          firewall: { rendered: digest.firewall, ...(plan.backend === 'nftables' ? { loaded: (await firewall.sealed()) ?? undefined } : { live: (await iptablesFingerprint(ctx.exec)) ?? '' }) },
           viewer: originalViewer(previous?.viewer ?? null, viewerNow, viewerOpts),
           views,
         }),
