@@ -12,8 +12,9 @@ export interface TransactionLog {
 /**
  * Starts the steps' staging one after another, from the next turn of the event loop on (so the step applying now
  * gets its commands started first). Each promise settles when that step is staged; failures surface in its apply.
+ * `after`: started once every step is staged; its promise is returned with them.
  */
-function startStaging(steps: Step[]): Map<Step, Promise<void>> {
+function startStaging(steps: Step[], after: () => Promise<void>): { staged: Map<Step, Promise<void>>; after: Promise<void> } {
   const staged = new Map<Step, Promise<void>>();
   let previous: Promise<unknown> = nextTick();
   for (const s of steps) {
@@ -23,11 +24,15 @@ function startStaging(steps: Step[]): Map<Step, Promise<void>> {
     staged.set(s, p);
     previous = p.catch(() => undefined);
   }
-  return staged;
+  return { staged, after: previous.then(after) };
 }
 
-/** Runs the steps; throws APPLY_FAILED naming the failed step after rolling every touched step back. */
-export async function runTransaction(steps: Step[], log: TransactionLog): Promise<void> {
+/**
+ * Runs the steps; throws APPLY_FAILED naming the failed step after rolling every touched step back. `beside`:
+ * work that does not change the system (it must not throw), started once the first step is applying and the
+ * later ones are staged, and finished before this returns or throws.
+ */
+export async function runTransaction(steps: Step[], log: TransactionLog, beside: () => Promise<void> = async () => {}): Promise<void> {
   const snapshots: unknown[] = [];
   for (const s of steps) {
     try {
@@ -38,17 +43,20 @@ export async function runTransaction(steps: Step[], log: TransactionLog): Promis
   }
   let done = 0;
   let staged = new Map<Step, Promise<void>>();
+  let besides: Promise<void> | null = null;
   try {
     for (const s of steps) {
       await (staged.get(s) ?? s.stage?.());
       const applying = s.apply();
       // The first step loads the firewall, which is nft's or iptables' work on the other core: the later steps
       // write their files meanwhile, invisibly, so that each of them then only has to rename.
-      if (done === 0) staged = startStaging(steps.slice(1));
+      if (done === 0) ({ staged, after: besides } = startStaging(steps.slice(1), beside));
       await applying;
       done++;
     }
+    await besides;
   } catch (err) {
+    await besides?.catch(() => undefined);
     const failed = steps[done];
     const rollbackErrors: string[] = [];
     // The failed step may have half-applied: roll it back too, then the finished ones, newest first.

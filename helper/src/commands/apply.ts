@@ -90,10 +90,14 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     const digest = prepared === live.prepared ? live.digest : digestOf(plan, live.previous);
     const viewer = plan.viewer.path;
     if (!dpkgAsked.has(viewer)) dpkgAsked.set(viewer, dpkgAnswer(ctx.exec, viewer, null));
-    await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(viewer)!.then((a) => a.owns), early);
-    const dpkg = await dpkgSaid(viewer);
-    await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx), dpkg));
-    await keepParses(ctx, live);
+    // The plan cache and the parses are what these inputs give, whether or not this apply succeeds: recorded while
+    // the firewall loads, in the time the transaction waits for nft.
+    const record = async () => {
+      const dpkg = await dpkgSaid(viewer);
+      await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx), dpkg));
+      await keepParses(ctx, live);
+    };
+    await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(viewer)!.then((a) => a.owns), early, record);
     return 'ok';
   } catch (err) {
     await failClosed(ctx, plan, err);
@@ -141,9 +145,18 @@ async function upToDate(ctx: Context, live: LivePrepared, started: number, dpkg:
 /**
  * Runs the transaction for a rendered plan; the caller holds the lock, has looked at what is live and found changes.
  * `statoverride`: whether dpkg owns the viewer (then its lock goes through dpkg-statoverride); `early`: a first
- * apply's views, being written on another thread.
+ * apply's views, being written on another thread; `record`: what only spares later runs work, done meanwhile.
  */
-async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: number, live: LivePrepared, statoverride: Promise<boolean>, early: EarlyViewDir | null): Promise<void> {
+async function applyPlan(
+  ctx: Context,
+  plan: Plan,
+  digest: PlanDigest,
+  started: number,
+  live: LivePrepared,
+  statoverride: Promise<boolean>,
+  early: EarlyViewDir | null,
+  record: () => Promise<void>,
+): Promise<void> {
   const gid = plan.viewer.gid;
   if (gid === null) throw new ConsolegateError('APPLY_FAILED', `viewer group \`${plan.viewer.group}\` could not be created`);
   for (const s of plan.skipped) ctx.out.warn(`${s.where}: warning: ${s.message}`);
@@ -157,7 +170,7 @@ async function applyPlan(ctx: Context, plan: Plan, digest: PlanDigest, started: 
   const sudoersChecked = checkedSudoers(ctx, plan.sudoers);
   sudoersChecked.catch(() => undefined); // awaited below
   try {
-    await buildAndRun(ctx, { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked, early });
+    await buildAndRun(ctx, { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked, early, record });
   } catch (err) {
     // The candidate is renamed into place only by the sudoers step; whatever failed, it must not stay behind
     // (sudo skips dot files, but every failed apply would leave one more in /etc/sudoers.d).
@@ -186,11 +199,13 @@ interface Applying {
   /** The checked sudoers candidate's path (checkedSudoers). */
   sudoersChecked: Promise<string>;
   early: EarlyViewDir | null;
+  /** Records that spare later runs work (never throws): done while the firewall loads. */
+  record: () => Promise<void>;
 }
 
 /** applyPlan's steps, put together while visudo checks the sudoers candidate, then run as one transaction. */
 async function buildAndRun(ctx: Context, a: Applying): Promise<void> {
-  const { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked, early } = a;
+  const { plan, gid, digest, started, live, statoverride, leftover, sudoersChecked, early, record } = a;
   const previous = live.state;
   // What was found live is the firewall step's starting point and snapshot; nothing is listed after loading.
   const firewall = firewallStep(ctx.exec, plan, live.nftLive);
@@ -234,7 +249,7 @@ async function buildAndRun(ctx: Context, a: Applying): Promise<void> {
     ),
   );
   steps.splice(sudoersAt, 0, step(sudoersStep(ctx.paths.sudoersFile, await sudoersChecked)));
-  await runTransaction(steps, { info: (m) => ctx.out.line(m), warn: (m) => ctx.out.warn(m) });
+  await runTransaction(steps, { info: (m) => ctx.out.line(m), warn: (m) => ctx.out.warn(m) }, record);
 
   // Not only when state.json names the other backend: a switch killed after state.json was written leaves them too.
   if ((await leftover) !== null) await removeOtherBackend(ctx, plan.backend);
