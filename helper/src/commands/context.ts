@@ -14,7 +14,7 @@ import type { DpkgAnswer } from '../apply/viewer.js';
 import { digestOf, type PlanDigest } from '../plan/digest.js';
 import { makePlan, type Plan, type PlanHooks, type PlanOptions } from '../plan/plan.js';
 import type { Live } from './inspect.js';
-import { memoStore, parseMemoText } from './parse-memo-file.js';
+import { memoStore, parseMemoBytes } from './parse-memo-file.js';
 import { cachedDigest, policyFilesNow } from './plan-cache.js';
 import type { Exec } from '../system/exec.js';
 
@@ -112,7 +112,7 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
   const sealed: NftLive | null =
     seal && generation && sameGeneration(seal.generation, generation) ? { kind: 'sealed', generation, loadedFile: statePaths(ctx.paths.stateDir).loaded, loadedSha: seal.file } : null;
   const listing = sealed === null ? nftListingStarted(ctx.exec) : null;
-  const memoText = parseMemoText(ctx.paths.stateDir);
+  const memoBytes = parseMemoBytes(ctx.paths.stateDir);
   const files = await policyFilesNow(ctx);
   const { hit, previous, dpkg, questions } = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => ({ hit: null, previous: null, dpkg: null, questions: null }));
   // What the last plan asked NSS is most likely what this one will: asked while the policy is parsed.
@@ -120,7 +120,7 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
   // Parsing takes a while: meanwhile a thread makes the 10,000 lstat calls the views' seals need (with the plan
   // cached there is no while, and its answer is taken only if it came in time).
   const stamping = hit === null && opts.stamp ? viewsOnDisk(statePaths(ctx.paths.stateDir).views) : null;
-  const memo = hit === null ? await memoStore(await memoText) : null;
+  const memo = hit === null ? await memoStore(await memoBytes) : null;
   const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo!, early }) : null;
   const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });

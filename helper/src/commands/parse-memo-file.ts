@@ -16,17 +16,20 @@ interface MemoFile {
   files: FileMemo[];
 }
 
-/** The memo file as read (started early: reading it is off the main thread, parsing it is not), or null. */
-export function parseMemoText(stateDir: string): Promise<string | null> {
-  return readFile(statePaths(stateDir).parseMemo, 'utf8').catch(() => null);
+/**
+ * The memo file's bytes, or null. Started early: reading is off the main thread; decoding and parsing are not, so
+ * they wait for memoStore (a run whose plan is cached needs neither).
+ */
+export function parseMemoBytes(stateDir: string): Promise<Buffer | null> {
+  return readFile(statePaths(stateDir).parseMemo).catch(() => null);
 }
 
-/** A store whose `previous` holds what `text` (parseMemoText) holds when this helper wrote it; empty otherwise. */
-export async function memoStore(text: string | null): Promise<MemoStore> {
+/** A store whose `previous` holds what `bytes` (parseMemoBytes) hold when this helper wrote them; empty otherwise. */
+export async function memoStore(bytes: Buffer | null): Promise<MemoStore> {
   const previous = new Map<string, FileMemo>();
   const code = await helperCode();
   try {
-    const m = text === null || code === null ? null : (JSON.parse(text) as MemoFile);
+    const m = bytes === null || code === null ? null : (JSON.parse(bytes.toString('utf8')) as MemoFile);
     if (m?.version === FORMAT && m.code === code && Array.isArray(m.files)) for (const f of m.files) previous.set(f.file, f);
   } catch {
     // A damaged memo is no memo: the files are parsed whole.
