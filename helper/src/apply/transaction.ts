@@ -56,7 +56,6 @@ export async function runTransaction(steps: Step[], log: TransactionLog, beside:
     }
     await besides;
   } catch (err) {
-    await besides?.catch(() => undefined);
     const failed = steps[done];
     const rollbackErrors: string[] = [];
     // The failed step may have half-applied: roll it back too, then the finished ones, newest first.
@@ -73,6 +72,8 @@ export async function runTransaction(steps: Step[], log: TransactionLog, beside:
       await staging.catch(() => undefined);
       await s.discard?.().catch((dErr: unknown) => log.warn(`${s.name}: could not remove staged files: ${messageOf(dErr)}`));
     }
+    // Rolled back first: what runs beside never delays restoring the system.
+    await besides?.catch(() => undefined);
     const suffix = rollbackErrors.length ? `; rollback incomplete (${rollbackErrors.join('; ')})` : '; previous state restored';
     throw new ConsolegateError('APPLY_FAILED', `${failed?.name ?? 'apply'}: ${messageOf(err)}${suffix}`, { cause: err });
   }
