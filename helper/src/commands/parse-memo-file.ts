@@ -40,8 +40,9 @@ export async function memoStore(bytes: Buffer | null): Promise<MemoStore> {
 /** Writes the parses this run left, when they are not the ones it read. */
 export async function writeParseMemo(stateDir: string, store: MemoStore): Promise<void> {
   const code = await helperCode();
-  const same = store.next.size === store.previous.size && [...store.next].every(([file, memo]) => store.previous.get(file) === memo);
+  const files = [...store.next.values()].map((built) => built());
+  const same = files.length === store.previous.size && files.every((memo) => store.previous.get(memo.file) === memo);
   if (code === null || same) return;
-  const memo: MemoFile = { version: FORMAT, code, files: [...store.next.values()] };
+  const memo: MemoFile = { version: FORMAT, code, files };
   await writeAtomic(statePaths(stateDir).parseMemo, JSON.stringify(memo), { mode: 0o600, uid: 0, gid: 0 }, { fsync: false });
 }

@@ -7,10 +7,10 @@ import { parseFragment, type Fragment } from './parse.js';
 import { parseWithMemo, type FileMemo } from './parse-memo.js';
 import type { Policy } from './types.js';
 
-/** The files' last clean parses (parse-memo.ts) by file, and where this load leaves its own for the next. */
+/** The files' last clean parses (parse-memo.ts) by file, and where this load leaves its own for the next (built when called). */
 export interface MemoStore {
   previous: ReadonlyMap<string, FileMemo>;
-  next: Map<string, FileMemo>;
+  next: Map<string, () => FileMemo>;
 }
 
 /** Loads and validates; throws POLICY_INVALID with every diagnostic, or POLICY_UNREADABLE. `memo`: parse only what changed. */

@@ -36,12 +36,15 @@ export interface FileMemo {
   items: ItemMemo[];
 }
 
-/** parseFragment's answer, reusing `memo` (the file's last clean parse) where it can; `memo` of the result: for the next run. */
-export function parseWithMemo(file: string, text: string, memo: FileMemo | null): ParsedFile & { memo: FileMemo | null } {
+/**
+ * parseFragment's answer, reusing `memo` (the file's last clean parse) where it can. `memo` of the result: the memo
+ * for the next run, built when called (after a whole parse that is 100,000 positions: not on the way to the plan).
+ */
+export function parseWithMemo(file: string, text: string, memo: FileMemo | null): ParsedFile & { memo: (() => FileMemo) | null } {
   if (memo !== null && memo.file === file) {
-    if (memo.text === text) return { fragment: fragmentOf(memo, memo.items), diagnostics: [], memo };
+    if (memo.text === text) return { fragment: fragmentOf(memo, memo.items), diagnostics: [], memo: () => memo };
     const next = spliced(memo, text);
-    if (next !== null) return { fragment: fragmentOf(next, next.items), diagnostics: [], memo: next };
+    if (next !== null) return { fragment: fragmentOf(next, next.items), diagnostics: [], memo: () => next };
   }
   const parsed = parseFragment(file, text);
   return { ...parsed, memo: memoOf(file, text, parsed) };
@@ -60,8 +63,11 @@ function fragmentOf(memo: FileMemo, items: ItemMemo[]): Fragment {
   return { ...structuredClone(memo.rest), entitlements };
 }
 
-/** A clean whole-file parse as a memo, or null when it is not one a splice can start from. */
-function memoOf(file: string, text: string, parsed: ParsedFile): FileMemo | null {
+/**
+ * A clean whole-file parse as a memo (built when called: the entitlements it reads are never changed after
+ * parsing), or null when it is not one a splice can start from.
+ */
+function memoOf(file: string, text: string, parsed: ParsedFile): (() => FileMemo) | null {
   const list = parsed.entitlements;
   if (parsed.diagnostics.length > 0 || !list?.last || list.items.length === 0 || !plainText(text)) return null;
   if (list.list.kind !== 'seq' || text.charCodeAt(list.list.start) !== 0x2d /* - */) return null; // a block list
@@ -70,15 +76,17 @@ function memoOf(file: string, text: string, parsed: ParsedFile): FileMemo | null
   // The text's own lines must say where each item starts, exactly as js-yaml did.
   const starts = itemLines(text, first, text.length, indent);
   if (starts === null || starts.length !== list.items.length) return null;
-  const items: ItemMemo[] = [];
+  const entitlements: Entitlement[] = [];
   for (let i = 0; i < starts.length; i++) {
     const node = (list.list as { items: YNode[] }).items[i]!;
     const e = list.items[i];
     if (!e || lineStartOf(text, node.start) !== starts[i]) return null;
-    items.push(itemMemo(starts[i]!, e));
+    entitlements.push(e);
   }
   const { entitlements: _, ...rest } = parsed.fragment;
-  return { file, text, indent, key: new Reader(file, text).pos(list.key), rest: { ...rest, entitlements: [] }, items };
+  const key = new Reader(file, text).pos(list.key);
+  let memo: FileMemo | undefined;
+  return () => (memo ??= { file, text, indent, key, rest: { ...rest, entitlements: [] }, items: entitlements.map((e, i) => itemMemo(starts[i]!, e)) });
 }
 
 function itemMemo(lineStart: number, e: Entitlement): ItemMemo {
