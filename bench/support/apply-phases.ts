@@ -3,7 +3,9 @@
 import path from 'node:path';
 import { ROOT } from '../../test/support/sandbox.js';
 import { apply } from '../../helper/src/commands/apply.js';
+import { readFile, writeFile } from 'node:fs/promises';
 import { prepare, type Context } from '../../helper/src/commands/context.js';
+import { memoStore, parseMemoBytes } from '../../helper/src/commands/parse-memo-file.js';
 import { resolvePaths } from '../../helper/src/paths.js';
 import { loadPolicy } from '../../helper/src/policy/load.js';
 import { exec, type Exec } from '../../helper/src/system/exec.js';
@@ -52,20 +54,24 @@ async function main(): Promise<void> {
   };
   const quiet = { line: () => undefined, warn: () => undefined, json: () => undefined };
   const ctx: Context = { paths: resolvePaths(process.env), exec: timed, out: quiet, json: false, strict: false, since: null };
-  // With a second policy file: apply the current one unrecorded, then time the change to the second.
+  // With a second policy text: apply the current one unrecorded, then time the change to the second, written over
+  // the policy file as an admin would (so the parse memo the first apply left applies); put back at the end.
   const changeTo = process.argv[2];
+  const original = changeTo ? await readFile(ctx.paths.policy, 'utf8') : null;
   if (changeTo) {
     await apply(ctx);
-    ctx.paths = { ...ctx.paths, policy: changeTo };
+    await writeFile(ctx.paths.policy, await readFile(changeTo, 'utf8'));
   }
 
-  // The pure phases, timed on their own (apply repeats them; they are subtracted from its total below).
+  // The pure phases, timed on their own (apply repeats them; they are subtracted from its total below). Parsing
+  // goes through the parse memo as apply's does (a first apply has none).
+  const memo = async () => memoStore(await parseMemoBytes(ctx.paths.stateDir));
   let t0 = performance.now();
-  await loadPolicy(ctx.paths.policy, ctx.paths.policyDir);
+  await loadPolicy(ctx.paths.policy, ctx.paths.policyDir, await memo());
   const parse = performance.now() - t0;
   recording = true;
   t0 = performance.now();
-  const { plan } = await prepare(ctx);
+  const { plan } = await prepare(ctx, { machineBackend: true, memo: await memo() });
   const prepareMs = performance.now() - t0;
   const prepareExec = [...spent.values()].reduce((a, b) => a + b, 0);
   if (plan.grants.length === 0) throw new Error('no grants resolved: the world is not set up');
@@ -92,6 +98,7 @@ async function main(): Promise<void> {
     otherExec: get('otherExec'),
     files: Math.max(0, total - parse - render - execSum),
   };
+  if (original !== null) await writeFile(ctx.paths.policy, original);
   process.stdout.write(`${JSON.stringify(phases)}\n`);
 }
 
