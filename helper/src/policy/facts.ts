@@ -44,14 +44,27 @@ export interface EarlyAnswers {
  * takes the group answers only for the very same groups, and the enumeration whenever it enumerates.
  */
 export function askEarly(exec: Exec, q: { groups: string[]; viewerGroup: string; users: string[] }): EarlyAnswers {
-  const groups = [...q.groups, q.viewerGroup];
+  const groups = groupsAsked(q.groups, q.viewerGroup);
   const refused: Refused[] = [];
   const groupEntries = lookupGroups(exec, groups, refused).then((entries) => ({ entries, refused }));
-  const enumeration = q.groups.length > 0 || enumerationAnswers(q.users.length) ? enumerateUsers(exec) : null;
+  const enumeration = enumerates(q.groups.length, q.users.length) ? enumerateUsers(exec) : null;
   // Not awaited when the policy now asks something else; awaited (and thrown) where used.
   groupEntries.catch(() => undefined);
   enumeration?.catch(() => undefined);
   return { groups, groupEntries, enumeration };
+}
+
+/**
+ * The groups gatherFacts looks up, in the order it asks them: the entitled ones sorted (so the same groups are asked
+ * the same way whatever the policy's order), then the viewer group.
+ */
+function groupsAsked(entitled: Iterable<string>, viewerGroup: string): string[] {
+  return [...[...entitled].sort(), viewerGroup];
+}
+
+/** Whether gatherFacts enumerates the users: for entitled groups (their primary-group members), or many names. */
+function enumerates(entitledGroups: number, userNames: number): boolean {
+  return entitledGroups > 0 || enumerationAnswers(userNames);
 }
 
 /** Injected side effects for gathering facts. */
@@ -77,11 +90,10 @@ export async function gatherFacts(policy: Policy, src: FactSources): Promise<Fac
   // Two getent processes at once rather than one after the other: the enumeration that entitled groups (their
   // primary-group members) or many names need runs beside the group lookup; it is used only where it was before.
   const early = src.early ?? null;
-  const enumeration = entitledGroups.size > 0 || enumerationAnswers(userNames.size) ? (early?.enumeration ?? enumerateUsers(src.exec)) : null;
+  const enumeration = enumerates(entitledGroups.size, userNames.size) ? (early?.enumeration ?? enumerateUsers(src.exec)) : null;
   enumeration?.catch(() => undefined); // not awaited when no entitled group exists; awaited (and thrown) otherwise
   const refused: Refused[] = [];
-  // Sorted, so that the same groups are asked the same way whatever the policy's order (askEarly).
-  const asked = [...[...entitledGroups].sort(), policy.viewer.group];
+  const asked = groupsAsked(entitledGroups, policy.viewer.group);
   const known = early !== null && early.groups.length === asked.length && early.groups.every((g, i) => g === asked[i]) ? await early.groupEntries : null;
   if (known) refused.push(...known.refused);
   const groupEntries = known?.entries ?? (await lookupGroups(src.exec, asked, refused));

@@ -42,18 +42,18 @@ export interface FileMemo {
  */
 export function parseWithMemo(file: string, text: string, memo: FileMemo | null): ParsedFile & { memo: (() => FileMemo) | null } {
   if (memo !== null && memo.file === file) {
-    if (memo.text === text) return { fragment: fragmentOf(memo, memo.items), diagnostics: [], memo: () => memo };
+    if (memo.text === text) return { fragment: fragmentOf(memo), diagnostics: [], memo: () => memo };
     const next = spliced(memo, text);
-    if (next !== null) return { fragment: fragmentOf(next, next.items), diagnostics: [], memo: () => next };
+    if (next !== null) return { fragment: fragmentOf(next), diagnostics: [], memo: () => next };
   }
   const parsed = parseFragment(file, text);
   return { ...parsed, memo: memoOf(file, text, parsed) };
 }
 
 /** The fragment a memo stands for (fresh objects: callers may keep them). */
-function fragmentOf(memo: FileMemo, items: ItemMemo[]): Fragment {
+function fragmentOf(memo: FileMemo): Fragment {
   const file = memo.file;
-  const entitlements = items.map(([, line, col, vm, users, userPos, groups, groupPos, when]): Entitlement => ({
+  const entitlements = memo.items.map(([, line, col, vm, users, userPos, groups, groupPos, when]): Entitlement => ({
     vm,
     users: users.map((name, i) => ({ name, pos: { file, line: line + userPos[2 * i]!, col: userPos[2 * i + 1]! } })),
     groups: groups.map((name, i) => ({ name, pos: { file, line: line + groupPos[2 * i]!, col: groupPos[2 * i + 1]! } })),
@@ -84,9 +84,8 @@ function memoOf(file: string, text: string, parsed: ParsedFile): (() => FileMemo
     entitlements.push(e);
   }
   const { entitlements: _, ...rest } = parsed.fragment;
-  const key = new Reader(file, text).pos(list.key);
   let memo: FileMemo | undefined;
-  return () => (memo ??= { file, text, indent, key, rest: { ...rest, entitlements: [] }, items: entitlements.map((e, i) => itemMemo(starts[i]!, e)) });
+  return () => (memo ??= { file, text, indent, key: list.at, rest: { ...rest, entitlements: [] }, items: entitlements.map((e, i) => itemMemo(starts[i]!, e)) });
 }
 
 function itemMemo(lineStart: number, e: Entitlement): ItemMemo {

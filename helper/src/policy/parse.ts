@@ -5,7 +5,7 @@ import { readBridgePort, readClients, readDomain } from './host-parse.js';
 import { Reader, isScalar, printable } from './reader.js';
 import { DAYS, type ClientNet, type Day, type Entitlement, type PortRange, type Server, type TimeWindow, type Vm } from './types.js';
 import { parseHours } from '../boundary/index.js';
-import { parseYamlTree, type YNode, type YScalar } from './yaml-tree.js';
+import { parseYamlTree, type YNode } from './yaml-tree.js';
 
 /** A value and where it was written, for "defined twice" messages. */
 export interface Located<T> {
@@ -33,7 +33,8 @@ const BACKENDS = ['auto', 'nftables', 'iptables'] as const;
 
 /** The `entitlements` list as read, for parse-memo.ts. */
 export interface EntitlementList {
-  key: YScalar;
+  /** Where the key `entitlements` is. */
+  at: SourcePos;
   list: YNode;
   /** Each item's entitlement (null where it had a problem), in the list's order. */
   items: (Entitlement | null)[];
@@ -93,14 +94,15 @@ export function parseFragment(file: string, text: string): ParsedFile {
   if (clients) fragment.clients = readClients(r, clients.value, r.pos(clients.key));
   const ents = top.get('entitlements');
   if (!ents) return { fragment, diagnostics: r.diagnostics };
+  const at = r.pos(ents.key);
   const items: (Entitlement | null)[] = [];
-  for (const item of r.seq(ents.value, '`entitlements`', r.pos(ents.key)) ?? []) {
-    const e = readEntitlement(r, item, r.pos(ents.key));
+  for (const item of r.seq(ents.value, '`entitlements`', at) ?? []) {
+    const e = readEntitlement(r, item, at);
     items.push(e);
     if (e) fragment.entitlements.push(e);
   }
   const last = [...top.keys()].pop() === 'entitlements';
-  return { fragment, diagnostics: r.diagnostics, entitlements: { key: ents.key, list: ents.value as YNode, items, last } };
+  return { fragment, diagnostics: r.diagnostics, entitlements: { at, list: ents.value as YNode, items, last } };
 }
 
 function readViewer(r: Reader, node: unknown, at: SourcePos, f: Fragment): void {
