@@ -46,7 +46,7 @@ interface InnerConfig {
 /** One phase's timings, in run order (ms). */
 type Timings = Record<string, number[]>;
 
-const PHASES = ['parse', 'gatherFacts', 'makePlan', 'facts+plan', 'views to bytes', '  expandGrants', '  firewall model', '  nft', '  views', '  table', '  sudoers', 'iptables v4+v6', 'writeSaved', 'readSaved'];
+const PHASES = ['parse', 'gatherFacts', 'makePlan', 'facts+plan', 'views to bytes', '  expandGrants', '  firewall model', '  nft', '  views', '  view keys', '  view texts', '  table', '  sudoers', 'iptables v4+v6', 'writeSaved', 'readSaved'];
 
 async function inner(cfg: InnerConfig): Promise<void> {
   const results: { shape: RenderShape; sizes: Sizes; t: Timings }[] = [];
