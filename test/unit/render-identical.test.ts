@@ -1,7 +1,6 @@
 // The renderers' output, byte for byte, against hashes recorded from the code before it was made fast: any
 // change to the nft script, iptables input, firewall model, console table, views, grants or skipped list of a
 // generated policy fails here. UPDATE_RENDER_HASHES=1 rewrites the hashes (only for an intended output change).
-// Sudoers is left out: its shape is being changed on purpose elsewhere (plan-golden.test.ts keeps its golden).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +18,7 @@ const OPTS = { openConsole: '/usr/libexec/consolegate/open-console', stateDirArg
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** Every rendered output of one case (but sudoers), by name. */
+/** Every rendered output of one case, by name. */
 function outputs(c: RenderCase): Record<string, string> {
   const plan: Plan = makePlan(c.policy, c.facts, { backend: 'nftables', ...OPTS });
   const ipt = makePlan(c.policy, c.facts, { backend: 'iptables', ...OPTS });
@@ -35,6 +34,9 @@ function outputs(c: RenderCase): Record<string, string> {
     firewall: JSON.stringify(plan.firewall),
     planFirewall: JSON.stringify(planFirewall(c.policy, c.facts)),
     table: plan.table,
+    sudoers: plan.sudoers,
+    // Groups with gids: entitled as a whole, they are `%#gid` lines (plan/sudoers.ts).
+    sudoersByGroup: makePlan(c.policy, { ...c.facts, groupGids: new Map([['everyone', 2000], ['shift', 2001]]) }, { backend: 'nftables', ...OPTS }).sudoers,
     views: [...plan.views].map(([uid, v]) => `${uid}\n${v.content}`).join('\0'),
     grants: JSON.stringify(plan.grants),
     skipped: JSON.stringify(plan.skipped),
