@@ -123,6 +123,31 @@ describe('the plan cache', { skip: unavailable ?? false }, () => {
     assert.deepEqual([s.code, s.out.inSync], [0, true], JSON.stringify(s.out));
   });
 
+  test('an edit touching one user renders her view only; a kept view found damaged is written whole again', async () => {
+    const others = [await sb.addUser('c'), await sb.addUser('d'), await sb.addUser('e'), await sb.addUser('f')];
+    const policyWith = (vm1: string) =>
+      sb.policy(`servers:\n  s4: { host: 127.0.0.1, ca: $CA, host-subject: "CN=s4" }\nvms:\n  vm1: { server: s4, tls-port: 20002 }\n  vmg: { server: s4, tls-port: 20004 }\nentitlements:\n  - ${vm1}\n  - { vm: vmg, users: [${others.map((u) => u.name).join(', ')}] }\n`);
+    await sb.writePolicy(policyWith(`{ vm: vm1, users: [${alice.name}] }`));
+    assert.equal((await json(['apply'])).code, 0);
+    const viewOf = (u: TestUser) => path.join(sb.stateDir, 'views', `${u.uid}.json`);
+    const [carol, dave] = [others[0]!, others[1]!];
+    const [carolsView, davesView] = [await readFile(viewOf(carol), 'utf8'), await readFile(viewOf(dave), 'utf8')];
+    const davesInode = (await stat(viewOf(dave))).ino;
+    await writeFile(viewOf(carol), carolsView.replace('"vmg"', '"vmX"'));
+    // Only alice's grants change (a window): her view is rendered; the others keep theirs from the last plan.
+    await sb.writePolicy(policyWith(`{ vm: vm1, users: [${alice.name}], when: { days: [Mon, Tue] } }`));
+    assert.deepEqual((await json(['apply'])).out.applied, true);
+    const alices = JSON.parse(await readFile(viewOf(alice), 'utf8')) as { vms: { id: string; windows: unknown }[] };
+    assert.deepEqual(alices.vms.map((v) => [v.id, v.windows]), [['vm1', [{ days: ['Mon', 'Tue'] }]]]);
+    assert.equal(await readFile(viewOf(carol), 'utf8'), carolsView, 'the damaged kept view is whole again');
+    assert.equal(await readFile(viewOf(dave), 'utf8'), davesView);
+    assert.equal((await stat(viewOf(dave))).ino, davesInode, 'an unchanged view is not written');
+    const s = await json(['status']);
+    assert.deepEqual([s.code, s.out.inSync], [0, true], JSON.stringify(s.out));
+    await sb.writePolicy(sb.policy(body()));
+    assert.equal((await json(['apply'])).code, 0);
+  });
+
   test('an edit of the entitlements is parsed through the last parse (parse-memo.json); a stale one put back never widens access', async () => {
     const memoFile = path.join(sb.stateDir, 'parse-memo.json');
     await sb.writePolicy(sb.policy(body(`  - { vm: vm1, users: [${bob.name}] }\n`)));

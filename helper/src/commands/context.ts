@@ -12,6 +12,7 @@ import { loadPolicy, type MemoStore } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import type { DpkgAnswer } from '../apply/viewer.js';
 import { digestOf, type PlanDigest } from '../plan/digest.js';
+import type { ViewKeys } from '../plan/view-keys.js';
 import { makePlan, type Plan, type PlanHooks, type PlanOptions } from '../plan/plan.js';
 import type { Live } from './inspect.js';
 import { memoStore, parseMemoBytes } from './parse-memo-file.js';
@@ -66,6 +67,8 @@ export interface PrepareOptions extends PrepareHooks {
   memo?: MemoStore;
   /** NSS lookups started before parsing (prepareLive). */
   early?: EarlyAnswers | null;
+  /** The last plan's view keys (prepareLive: the plan cache's), to render only the views whose grants changed. */
+  lastViews?: ViewKeys | null;
 }
 
 /**
@@ -77,7 +80,7 @@ export async function prepare(ctx: Context, opts: PrepareOptions = { machineBack
   opts.loaded?.(policy, opts.recorded ?? null);
   const facts = await gatherFacts(policy, { exec: ctx.exec, early: opts.early ?? null, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = opts.machineBackend ? await chooseBackend(ctx.exec, policy.firewall.backend) : policy.firewall.backend === 'iptables' ? 'iptables' : 'nftables';
-  const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) }, opts);
+  const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) }, opts, opts.lastViews ?? null);
   if (ctx.strict && plan.skipped.length > 0) {
     throw new ConsolegateError('POLICY_INVALID', `--strict: ${plan.skipped.length} entitlement(s) cannot be in force here`, {
       diagnostics: plan.skipped.map((s) => ({ pos: parseWhere(s.where), message: s.message })),
@@ -121,7 +124,7 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
   // cached there is no while, and its answer is taken only if it came in time).
   const stamping = hit === null && opts.stamp ? viewsOnDisk(statePaths(ctx.paths.stateDir).views) : null;
   const memo = hit === null ? await memoStore(await memoBytes) : null;
-  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo!, early }) : null;
+  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo!, early, lastViews: previous?.viewKeys ?? null }) : null;
   const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
   return { digest, prepared, files, previous, memo, state, nftLive, onDisk: stamping };

@@ -6,8 +6,9 @@ import { expandGrants, type Grant, type Skipped } from './grants.js';
 import { renderNft } from './nft.js';
 import { protectedPorts } from './ports.js';
 import { groupGrants, renderSudoers } from './sudoers.js';
-import { viewKeys, type ViewKeys } from './view-keys.js';
-import { renderTable, renderViews, viewTexts } from './views.js';
+import type { ViewKeys } from './view-keys.js';
+import { planViews } from './view-reuse.js';
+import { renderTable } from './views.js';
 
 export type Backend = 'nftables' | 'iptables';
 
@@ -57,11 +58,13 @@ export interface PlanHooks {
   viewsReady?: (views: Plan['views']) => void;
 }
 
-/** Renders the plan. */
-export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks: PlanHooks = {}): Plan {
+/**
+ * Renders the plan. `last`: the last plan's view keys, if any: the views of users whose grants did not change are
+ * then not rendered unless read (view-reuse.ts); the plan is the same either way.
+ */
+export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks: PlanHooks = {}, last: ViewKeys | null = null): Plan {
   const { grants, skipped } = expandGrants(policy, facts);
-  const rendered = renderViews(policy, grants, opts);
-  const views = viewTexts(rendered);
+  const { texts: views, keys } = planViews(policy, grants, opts, last);
   hooks.viewsReady?.(views);
   const firewall = planFirewall(policy, facts, grants);
   return {
@@ -72,7 +75,7 @@ export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks:
     viewer: { path: policy.viewer.path, group: policy.viewer.group, gid: facts.viewerGid, mode: VIEWER_MODE },
     table: JSON.stringify(renderTable(policy, facts, grants), null, 2) + '\n',
     views,
-    viewKeys: viewKeys(rendered),
+    viewKeys: keys,
     grants,
     skipped,
   };

@@ -37,17 +37,15 @@ export function renderTable(policy: Policy, facts: Facts, grants: Grant[]): Cons
   return { version: TABLE_VERSION, viewer: { path: policy.viewer.path, gid: facts.viewerGid ?? -1 }, utcOffsetMinutes: facts.utcOffsetMinutes, vms: sortKeys(vms) };
 }
 
-/** Renders one view per entitled uid. */
-export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole: string; stateDirArg: string | null }): Map<number, ViewFile> {
-  const views = new Map<number, ViewFile>();
-  // Per uid, its view and its entries by VM id: a user entitled to 200 VMs must not search a list per grant.
-  const byUid = new Map<number, { view: ViewFile; byVm: Map<string, ViewFile['vms'][number]> }>();
-  // The command of a VM is the same in every view: built once (nothing mutates it).
+type Entry = ViewFile['vms'][number];
+
+/**
+ * Makes a view's entry for a VM id. The command of a VM is the same in every view: built once per maker (nothing
+ * mutates it), so all entries of one VM share it.
+ */
+export function entryMaker(policy: Policy, opts: { openConsole: string; stateDirArg: string | null }): (id: string, windows: ViewWindow[] | null) => Entry {
   const commands = new Map<string, string[]>();
-  // So is a VM's entry where it is always available (windows null): one object for every view that lists it so,
-  // never mutated (only entries with windows are). A windowed entry is each view's own.
-  const always = new Map<string, ViewFile['vms'][number]>();
-  const newEntry = (id: string, windows: ViewWindow[] | null): ViewFile['vms'][number] => {
+  return (id, windows) => {
     const vm = policy.vms.get(id)!;
     const server = policy.servers.get(vm.server)!;
     let command = commands.get(vm.id);
@@ -55,11 +53,27 @@ export function renderViews(policy: Policy, grants: Grant[], opts: { openConsole
     if (!command) commands.set(vm.id, (command = ['sudo', '-n', ...consoleCommand(opts.openConsole, opts.stateDirArg, vm.id)]));
     return { id: vm.id, title: vm.title, server: server.id, host: server.host, tlsPort: vm.tlsPort, windows, command };
   };
+}
+
+/** A view's head, its entries still to come. */
+export function viewHead(policy: Policy, user: string, uid: number): ViewFile {
+  return { version: 1, user, uid, viewerGroup: policy.viewer.group, vms: [] };
+}
+
+/** Renders one view per entitled uid. */
+export function renderViews(policy: Policy, grants: readonly Grant[], opts: { openConsole: string; stateDirArg: string | null }): Map<number, ViewFile> {
+  const views = new Map<number, ViewFile>();
+  // Per uid, its view and its entries by VM id: a user entitled to 200 VMs must not search a list per grant.
+  const byUid = new Map<number, { view: ViewFile; byVm: Map<string, Entry> }>();
+  const newEntry = entryMaker(policy, opts);
+  // A VM's entry where it is always available (windows null) is the same in every view that lists it so: one object
+  // for all of them, never mutated (only entries with windows are). A windowed entry is each view's own.
+  const always = new Map<string, Entry>();
   const windowOf = (w: TimeWindow): ViewWindow => ({ ...(w.days ? { days: w.days } : {}), ...(w.hours ? { hours: w.hours } : {}) });
   for (const g of grants) {
     let mine = byUid.get(g.uid);
     if (!mine) {
-      mine = { view: { version: 1 as const, user: g.user, uid: g.uid, viewerGroup: policy.viewer.group, vms: [] }, byVm: new Map() };
+      mine = { view: viewHead(policy, g.user, g.uid), byVm: new Map() };
       byUid.set(g.uid, mine);
       views.set(g.uid, mine.view);
     }

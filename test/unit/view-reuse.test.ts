@@ -1,0 +1,121 @@
+// Views reused from the last plan (plan/view-reuse.ts): a plan made with the last one's view keys must be the plan
+// made without them, key for key and byte for byte (the reused views' texts rendered when read), while rendering
+// only the views of users whose grants changed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { makePlan, type Plan } from '../../helper/src/plan/plan.js';
+import { planViews } from '../../helper/src/plan/view-reuse.js';
+import { expandGrants } from '../../helper/src/plan/grants.js';
+import type { ViewKeys } from '../../helper/src/plan/view-keys.js';
+import type { Entitlement, Policy } from '../../helper/src/policy/types.js';
+import { CASE_SPECS, renderCase, type RenderCase } from '../support/render-cases.js';
+
+const OPTS = { backend: 'nftables' as const, openConsole: '/usr/libexec/consolegate/open-console', stateDirArg: null };
+
+/** A small deterministic generator (mulberry32), so a failure names its seed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const withEntitlements = (c: RenderCase, entitlements: Entitlement[]): RenderCase => ({ ...c, policy: { ...c.policy, entitlements } as Policy });
+
+/** One random edit of the entitlements, as an admin makes them: a name added or dropped, a window, an item. */
+function edit(c: RenderCase, rnd: () => number): RenderCase {
+  const list = [...c.policy.entitlements];
+  const i = Math.floor(rnd() * list.length);
+  const e = list[i]!;
+  const names = [...c.facts.users.keys()];
+  const someone = { name: names[Math.floor(rnd() * names.length)]!, pos: e.pos };
+  switch (Math.floor(rnd() * 6)) {
+    case 0:
+      list[i] = { ...e, users: [...e.users, someone] };
+      break;
+    case 1:
+      list[i] = { ...e, users: e.users.slice(1) };
+      break;
+    case 2:
+      list[i] = { ...e, when: e.when ? null : { days: ['Tue'], hours: '09:00-12:00', start: 540, end: 720 } };
+      break;
+    case 3:
+      list.splice(i, 0, { ...e, users: [someone], groups: [] });
+      break;
+    case 4:
+      list.splice(i, 1);
+      break;
+    default:
+      // A name that is no user here (skipped), or the same uid under a second name.
+      list[i] = { ...e, users: [{ name: 'ghost', pos: e.pos }, ...e.users] };
+  }
+  return withEntitlements(c, list);
+}
+
+/** Asserts the plan made with `last` is the plan made without; returns how many views it rendered. */
+function sameAsWhole(next: RenderCase, last: ViewKeys, what: string): number {
+  const whole = makePlan(next.policy, next.facts, OPTS);
+  const reused = makePlan(next.policy, next.facts, OPTS, {}, last);
+  assert.deepEqual(reused.viewKeys, whole.viewKeys, `${what}: view keys`);
+  assert.deepEqual([...reused.views.keys()], [...whole.views.keys()], `${what}: the users, in order`);
+  for (const [uid, v] of whole.views) assert.equal(reused.views.get(uid)!.content, v.content, `${what}: the view of ${uid}`);
+  return planViews(next.policy, expandGrants(next.policy, next.facts).grants, OPTS, last).rendered;
+}
+
+for (const spec of CASE_SPECS) {
+  test(`${spec.name}: a plan made with the last plan's view keys is the plan made without them (200 random edits)`, () => {
+    const rnd = random(spec.name.length * 7919);
+    let c = renderCase(spec);
+    let last: Plan = makePlan(c.policy, c.facts, OPTS);
+    let partial = 0;
+    for (let round = 0; round < 200; round++) {
+      const next = edit(c, rnd);
+      const rendered = sameAsWhole(next, last.viewKeys, `${spec.name} edit ${round}`);
+      if (rendered < last.views.size / 4) partial++;
+      c = next;
+      last = makePlan(c.policy, c.facts, OPTS);
+    }
+    assert.ok(partial > 50, `only ${partial} of 200 edits rendered fewer views than all`);
+  });
+}
+
+test('one changed entitlement renders the views of its users only; a renamed user, a retitled VM or other options render all', () => {
+  const c = renderCase(CASE_SPECS[2]!);
+  const last = makePlan(c.policy, c.facts, OPTS);
+  const [first, ...rest] = c.policy.entitlements;
+  const someone = [...c.facts.users.values()].find((u) => !first!.users.some((x) => x.name === u.name))!;
+  const added = withEntitlements(c, [{ ...first!, users: [...first!.users, { name: someone.name, pos: first!.pos }] }, ...rest]);
+  const named = new Set([...first!.users.map((u) => c.facts.users.get(u.name)?.uid), someone.uid]);
+  const grants = expandGrants(added.policy, added.facts).grants;
+  const vmUsers = new Set(grants.filter((g) => g.vm === first!.vm).map((g) => g.uid));
+  const rendered = sameAsWhole(added, last.viewKeys, 'one user added');
+  assert.ok(rendered <= vmUsers.size && rendered >= named.size - 1, `rendered ${rendered} views; the VM has ${vmUsers.size} users`);
+  assert.equal(sameAsWhole(c, last.viewKeys, 'unchanged'), 0, 'nothing changed: nothing rendered');
+
+  // The same uid under another name: her view says the new name.
+  const renamedUser = c.facts.users.get(first!.users[0]!.name)!;
+  const users = new Map(c.facts.users);
+  users.delete(renamedUser.name);
+  users.set('renamed', { ...renamedUser, name: 'renamed' });
+  const renamed = { policy: { ...c.policy, entitlements: c.policy.entitlements.map((e) => ({ ...e, users: e.users.map((u) => (u.name === renamedUser.name ? { ...u, name: 'renamed' } : u)) })) } as Policy, facts: { ...c.facts, users }, name: 'renamed' };
+  assert.ok(sameAsWhole(renamed, last.viewKeys, 'renamed') >= 1);
+
+  const [id, vm] = [...c.policy.vms][0]!;
+  const vms = new Map(c.policy.vms).set(id, { ...vm, title: `${vm.title} (moved)` });
+  const retitled = { ...c, policy: { ...c.policy, vms } as Policy };
+  assert.equal(sameAsWhole(retitled, last.viewKeys, 'retitled'), makePlan(c.policy, c.facts, OPTS).views.size, 'another salt: every view rendered');
+});
+
+test('last keys that are damaged or from an older format are not trusted with anything', () => {
+  const c = renderCase(CASE_SPECS[0]!);
+  const last = makePlan(c.policy, c.facts, OPTS).viewKeys;
+  const broken: ViewKeys[] = [
+    { salt: last.salt, keys: last.keys },
+    { ...last, basis: Object.fromEntries(Object.keys(last.basis!).map((k) => [k, 7])) as unknown as Record<string, string> },
+    { ...last, keys: Object.fromEntries(Object.keys(last.keys).map((k) => [k, 7])) as unknown as Record<string, string> },
+    { ...last, basis: null as unknown as Record<string, string> },
+  ];
+  for (const [i, b] of broken.entries()) sameAsWhole(c, b, `damaged ${i}`);
+});
