@@ -12,7 +12,7 @@ import type { Plan, PlanOptions } from '../plan/plan.js';
 import { gatherFacts, type Facts } from '../policy/facts.js';
 import type { Policy } from '../policy/types.js';
 import type { DpkgAnswer } from '../apply/viewer.js';
-import { readIfExists, writeAtomic } from '../system/fs.js';
+import { writeAtomic } from '../system/fs.js';
 import type { Context, Prepared } from './context.js';
 
 /** Bump when the digest, the key or what plan/ renders from the same inputs changes meaning. */
@@ -119,15 +119,16 @@ function parseKeys(line: string): ViewKeys {
 }
 
 async function readCache(stateDir: string): Promise<PlanCache | null> {
-  const text = await readIfExists(statePaths(stateDir).planCache).catch(() => null);
-  if (text === null) return null;
+  const bytes = await readFile(statePaths(stateDir).planCache).catch(() => null);
+  if (bytes === null) return null;
   try {
-    const nl = text.indexOf('\n');
-    const c = JSON.parse(nl < 0 ? text : text.slice(0, nl)) as PlanCache;
+    // Only the first line is decoded now: the second (the view keys, as large again) only if they are asked for.
+    const nl = bytes.indexOf(0x0a);
+    const c = JSON.parse(bytes.toString('utf8', 0, nl < 0 ? bytes.length : nl)) as PlanCache;
     const wellFormed = typeof c.key === 'string' && typeof c.code === 'string' && typeof c.files === 'string' && c.questions && typeof c.digest?.views === 'object' && c.digest.views !== null;
     if (c.version !== FORMAT || !wellFormed) return null;
     let keys: ViewKeys | undefined;
-    Object.defineProperty(c.digest, 'viewKeys', { get: () => (keys ??= nl < 0 ? NO_KEYS : parseKeys(text.slice(nl + 1))), enumerable: true });
+    Object.defineProperty(c.digest, 'viewKeys', { get: () => (keys ??= nl < 0 ? NO_KEYS : parseKeys(bytes.toString('utf8', nl + 1))), enumerable: true });
     return c;
   } catch {
     return null;
