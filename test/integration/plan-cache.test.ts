@@ -2,7 +2,7 @@
 // plan depends on (NSS, DNS, CA files) are unchanged. The cache must never hide a change: a member added to an
 // entitled group, a policy edit, a CA file replaced, or a stale cache file put back must each be seen.
 import assert from 'node:assert/strict';
-import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rootTestsUnavailable, Sandbox, type TestUser } from '../support/sandbox.js';
@@ -123,7 +123,7 @@ describe('the plan cache', { skip: unavailable ?? false }, () => {
     assert.deepEqual([s.code, s.out.inSync], [0, true], JSON.stringify(s.out));
   });
 
-  test('an edit touching one user renders her view only; a kept view found damaged is written whole again', async () => {
+  test('an edit touching one user renders her view and her VM\'s part of the table only; a kept view found damaged is written whole again', async () => {
     const others = [await sb.addUser('c'), await sb.addUser('d'), await sb.addUser('e'), await sb.addUser('f')];
     const policyWith = (vm1: string) =>
       sb.policy(`servers:\n  s4: { host: 127.0.0.1, ca: $CA, host-subject: "CN=s4" }\nvms:\n  vm1: { server: s4, tls-port: 20002 }\n  vmg: { server: s4, tls-port: 20004 }\nentitlements:\n  - ${vm1}\n  - { vm: vmg, users: [${others.map((u) => u.name).join(', ')}] }\n`);
@@ -144,6 +144,10 @@ describe('the plan cache', { skip: unavailable ?? false }, () => {
     assert.equal((await stat(viewOf(dave))).ino, davesInode, 'an unchanged view is not written');
     const s = await json(['status']);
     assert.deepEqual([s.code, s.out.inSync], [0, true], JSON.stringify(s.out));
+    // Without the cache, status renders everything anew: the table built on the last one is what it renders.
+    await rm(cacheFile());
+    const whole = await json(['status']);
+    assert.deepEqual([whole.code, whole.out.inSync, whole.out.plan], [0, true, 'rendered'], JSON.stringify(whole.out));
     await sb.writePolicy(sb.policy(body()));
     assert.equal((await json(['apply'])).code, 0);
   });

@@ -1,6 +1,6 @@
-// Views reused from the last plan (plan/view-reuse.ts): a plan made with the last one's view keys must be the plan
-// made without them, key for key and byte for byte (the reused views' texts rendered when read), while rendering
-// only the views of users whose grants changed.
+// A plan built on the last one (plan/view-reuse.ts, plan/table-reuse.ts) must be the plan made without it: every
+// view key and text (the kept views' texts rendered when read) and the console table byte for byte, while
+// rendering only the views of users whose grants changed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { makePlan, type Plan } from '../../helper/src/plan/plan.js';
@@ -54,10 +54,11 @@ function edit(c: RenderCase, rnd: () => number): RenderCase {
   return withEntitlements(c, list);
 }
 
-/** Asserts the plan made with `last` is the plan made without; returns how many views it rendered. */
-function sameAsWhole(next: RenderCase, last: ViewKeys, what: string): number {
+/** Asserts the plan made with `last` (keys, and a table text) is the plan made without; returns how many views it rendered. */
+function sameAsWhole(next: RenderCase, last: ViewKeys, what: string, table: string | null = null): number {
   const whole = makePlan(next.policy, next.facts, OPTS);
-  const reused = makePlan(next.policy, next.facts, OPTS, {}, last);
+  const reused = makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last, table });
+  assert.equal(reused.table, whole.table, `${what}: the console table`);
   assert.deepEqual(reused.viewKeys, whole.viewKeys, `${what}: view keys`);
   assert.deepEqual([...reused.views.keys()], [...whole.views.keys()], `${what}: the users, in order`);
   for (const [uid, v] of whole.views) assert.equal(reused.views.get(uid)!.content, v.content, `${what}: the view of ${uid}`);
@@ -72,7 +73,7 @@ for (const spec of CASE_SPECS) {
     let partial = 0;
     for (let round = 0; round < 200; round++) {
       const next = edit(c, rnd);
-      const rendered = sameAsWhole(next, last.viewKeys, `${spec.name} edit ${round}`);
+      const rendered = sameAsWhole(next, last.viewKeys, `${spec.name} edit ${round}`, last.table);
       if (rendered < last.views.size / 4) partial++;
       c = next;
       last = makePlan(c.policy, c.facts, OPTS);
@@ -90,9 +91,12 @@ test('one changed entitlement renders the views of its users only; a renamed use
   const named = new Set([...first!.users.map((u) => c.facts.users.get(u.name)?.uid), someone.uid]);
   const grants = expandGrants(added.policy, added.facts).grants;
   const vmUsers = new Set(grants.filter((g) => g.vm === first!.vm).map((g) => g.uid));
-  const rendered = sameAsWhole(added, last.viewKeys, 'one user added');
+  const rendered = sameAsWhole(added, last.viewKeys, 'one user added', last.table);
   assert.ok(rendered <= vmUsers.size && rendered >= named.size - 1, `rendered ${rendered} views; the VM has ${vmUsers.size} users`);
-  assert.equal(sameAsWhole(c, last.viewKeys, 'unchanged'), 0, 'nothing changed: nothing rendered');
+  assert.equal(sameAsWhole(c, last.viewKeys, 'unchanged', last.table), 0, 'nothing changed: nothing rendered');
+  // What the table says of a VM changed with its grants the same: a CA file replaced, another zone offset.
+  sameAsWhole({ ...c, facts: { ...c.facts, ca: new Map([...c.facts.ca].map(([k, v]) => [k, `${v}renewed\n`])) } }, last.viewKeys, 'CA replaced', last.table);
+  sameAsWhole({ ...c, facts: { ...c.facts, utcOffsetMinutes: c.facts.utcOffsetMinutes + 60 } }, last.viewKeys, 'zone offset', last.table);
 
   // The same uid under another name: her view says the new name.
   const renamedUser = c.facts.users.get(first!.users[0]!.name)!;
@@ -100,22 +104,63 @@ test('one changed entitlement renders the views of its users only; a renamed use
   users.delete(renamedUser.name);
   users.set('renamed', { ...renamedUser, name: 'renamed' });
   const renamed = { policy: { ...c.policy, entitlements: c.policy.entitlements.map((e) => ({ ...e, users: e.users.map((u) => (u.name === renamedUser.name ? { ...u, name: 'renamed' } : u)) })) } as Policy, facts: { ...c.facts, users }, name: 'renamed' };
-  assert.ok(sameAsWhole(renamed, last.viewKeys, 'renamed') >= 1);
+  assert.ok(sameAsWhole(renamed, last.viewKeys, 'renamed', last.table) >= 1);
 
   const [id, vm] = [...c.policy.vms][0]!;
   const vms = new Map(c.policy.vms).set(id, { ...vm, title: `${vm.title} (moved)` });
   const retitled = { ...c, policy: { ...c.policy, vms } as Policy };
-  assert.equal(sameAsWhole(retitled, last.viewKeys, 'retitled'), makePlan(c.policy, c.facts, OPTS).views.size, 'another salt: every view rendered');
+  assert.equal(sameAsWhole(retitled, last.viewKeys, 'retitled', last.table), makePlan(c.policy, c.facts, OPTS).views.size, 'another salt: every view rendered');
+});
+
+test('an unchanged VM keeps its block of the last table as it was handed over (the caller hands only the text it hashed)', () => {
+  const c = renderCase(CASE_SPECS[2]!);
+  const last = makePlan(c.policy, c.facts, OPTS);
+  const [first, ...rest] = c.policy.entitlements;
+  const next = withEntitlements(c, [{ ...first!, users: first!.users.slice(1) }, ...rest]);
+  const whole = makePlan(next.policy, next.facts, OPTS).table;
+  const other = [...c.policy.vms.keys()].find((id) => id !== first!.vm && last.table.includes(`    "${id}": {`))!;
+  // A forged grant in another VM's block: kept, so it shows (a forged title would not be: what the table says of a
+  // VM is compared before its block is kept); the changed VM's block is rendered anew.
+  const at = last.table.indexOf(`    "${other}": {`);
+  const uidAt = last.table.indexOf('"uid": ', at) + '"uid": '.length;
+  const uid = /^\d+/.exec(last.table.slice(uidAt))![0];
+  const forged = `${last.table.slice(0, uidAt)}4242424${last.table.slice(uidAt + uid.length)}`;
+  const built = makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last.viewKeys, table: forged }).table;
+  assert.notEqual(built, whole);
+  assert.equal(built.replace('"uid": 4242424', `"uid": ${uid}`), whole);
+  const retitled = last.table.replace(new RegExp(`( {4}"${other}": \\{\n {6}"title": )"[^"]*"`), '$1"forged"');
+  assert.notEqual(retitled, last.table);
+  assert.equal(makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last.viewKeys, table: retitled }).table, whole);
+});
+
+test('a last table that is not laid out as written is not cut into blocks', () => {
+  const c = renderCase(CASE_SPECS[0]!);
+  const last = makePlan(c.policy, c.facts, OPTS);
+  const [first, ...rest] = c.policy.entitlements;
+  const next = withEntitlements(c, [{ ...first!, users: first!.users.slice(1) }, ...rest]);
+  const t = last.table;
+  const firstVm = /\n {4}("[^"]+"): \{/.exec(t)![1]!;
+  for (const [what, text] of [
+    ['truncated', t.slice(0, t.length / 2)],
+    ['no final newline', t.slice(0, -1)],
+    ['compact', `${JSON.stringify(JSON.parse(t))}\n`],
+    ['a VM renamed', t.replace(`    ${firstVm}: {`, '    "zz-other": {')],
+    ['a block indented', t.replace(`    ${firstVm}: {`, `     ${firstVm}: {`)],
+    ['empty', ''],
+  ] as const) {
+    sameAsWhole(next, last.viewKeys, what, text);
+  }
 });
 
 test('last keys that are damaged or from an older format are not trusted with anything', () => {
   const c = renderCase(CASE_SPECS[0]!);
-  const last = makePlan(c.policy, c.facts, OPTS).viewKeys;
+  const lastPlan = makePlan(c.policy, c.facts, OPTS);
+  const last = lastPlan.viewKeys;
   const broken: ViewKeys[] = [
     { salt: last.salt, keys: last.keys },
     { ...last, basis: Object.fromEntries(Object.keys(last.basis!).map((k) => [k, 7])) as unknown as Record<string, string> },
     { ...last, keys: Object.fromEntries(Object.keys(last.keys).map((k) => [k, 7])) as unknown as Record<string, string> },
     { ...last, basis: null as unknown as Record<string, string> },
   ];
-  for (const [i, b] of broken.entries()) sameAsWhole(c, b, `damaged ${i}`);
+  for (const [i, b] of broken.entries()) sameAsWhole(c, b, `damaged ${i}`, lastPlan.table);
 });

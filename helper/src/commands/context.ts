@@ -1,4 +1,5 @@
 // What every command gets (paths, exec, output), and the shared "load → facts → plan" pipeline.
+import { readFile } from 'node:fs/promises';
 import { DEFAULTS, type Paths } from '../paths.js';
 import { chooseBackend } from '../apply/firewall.js';
 import { rulesetGeneration, sameGeneration } from '../apply/generation.js';
@@ -11,9 +12,8 @@ import { askEarly, gatherFacts, type EarlyAnswers, type Facts } from '../policy/
 import { loadPolicy, type MemoStore } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import type { DpkgAnswer } from '../apply/viewer.js';
-import { digestOf, type PlanDigest } from '../plan/digest.js';
-import type { ViewKeys } from '../plan/view-keys.js';
-import { makePlan, type Plan, type PlanHooks, type PlanOptions } from '../plan/plan.js';
+import { digestOf, sha256, type PlanDigest } from '../plan/digest.js';
+import { makePlan, type LastPlan, type Plan, type PlanHooks, type PlanOptions } from '../plan/plan.js';
 import type { Live } from './inspect.js';
 import { memoStore, parseMemoBytes } from './parse-memo-file.js';
 import { cachedDigest, policyFilesNow } from './plan-cache.js';
@@ -67,8 +67,8 @@ export interface PrepareOptions extends PrepareHooks {
   memo?: MemoStore;
   /** NSS lookups started before parsing (prepareLive). */
   early?: EarlyAnswers | null;
-  /** The last plan's view keys (prepareLive: the plan cache's), to render only the views whose grants changed. */
-  lastViews?: ViewKeys | null;
+  /** What the last plan left (prepareLive: the plan cache's view keys and the table it hashed), to build on. */
+  last?: LastPlan | null;
 }
 
 /**
@@ -80,7 +80,7 @@ export async function prepare(ctx: Context, opts: PrepareOptions = { machineBack
   opts.loaded?.(policy, opts.recorded ?? null);
   const facts = await gatherFacts(policy, { exec: ctx.exec, early: opts.early ?? null, ...(ctx.now ? { now: ctx.now } : {}) });
   const backend = opts.machineBackend ? await chooseBackend(ctx.exec, policy.firewall.backend) : policy.firewall.backend === 'iptables' ? 'iptables' : 'nftables';
-  const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) }, opts, opts.lastViews ?? null);
+  const plan = makePlan(policy, facts, { backend, ...renderOptions(ctx) }, opts, opts.last ?? null);
   if (ctx.strict && plan.skipped.length > 0) {
     throw new ConsolegateError('POLICY_INVALID', `--strict: ${plan.skipped.length} entitlement(s) cannot be in force here`, {
       diagnostics: plan.skipped.map((s) => ({ pos: parseWhere(s.where), message: s.message })),
@@ -123,11 +123,20 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
   // Parsing takes a while: meanwhile a thread makes the 10,000 lstat calls the views' seals need (with the plan
   // cached there is no while, and its answer is taken only if it came in time).
   const stamping = hit === null && opts.stamp ? viewsOnDisk(statePaths(ctx.paths.stateDir).views) : null;
+  // The table the last plan wrote, read while the policy is parsed: its unchanged VMs are kept if it is that plan's.
+  const table = hit === null && previous !== null ? lastTable(ctx, previous) : null;
   const memo = hit === null ? await memoStore(await memoBytes) : null;
-  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo!, early, lastViews: previous?.viewKeys ?? null }) : null;
+  const last = previous === null ? null : { viewKeys: previous.viewKeys, table: await table };
+  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo!, early, last }) : null;
   const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
   return { digest, prepared, files, previous, memo, state, nftLive, onDisk: stamping };
+}
+
+/** The console table's text, when it is the very text of the plan `previous` digests (else null). */
+async function lastTable(ctx: Context, previous: PlanDigest): Promise<string | null> {
+  const text = await readFile(statePaths(ctx.paths.stateDir).table, 'utf8').catch(() => null);
+  return text !== null && sha256(text) === previous.table ? text : null;
 }
 
 function parseWhere(where: string) {

@@ -8,7 +8,7 @@ import { protectedPorts } from './ports.js';
 import { groupGrants, renderSudoers } from './sudoers.js';
 import type { ViewKeys } from './view-keys.js';
 import { planViews } from './view-reuse.js';
-import { renderTable } from './views.js';
+import { tableText, type LastTable } from './table-reuse.js';
 
 export type Backend = 'nftables' | 'iptables';
 
@@ -58,13 +58,18 @@ export interface PlanHooks {
   viewsReady?: (views: Plan['views']) => void;
 }
 
-/**
- * Renders the plan. `last`: the last plan's view keys, if any: the views of users whose grants did not change are
- * then not rendered unless read (view-reuse.ts); the plan is the same either way.
- */
-export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks: PlanHooks = {}, last: ViewKeys | null = null): Plan {
+/** What the last plan left that the next may build on: the plan is the same without it, only slower to make. */
+export interface LastPlan {
+  /** Its view keys, with the basis of its grants: the views of users whose grants did not change are kept (view-reuse.ts). */
+  viewKeys: ViewKeys;
+  /** Its console table's text, when it is the very text that plan hashed: its unchanged VMs are kept (table-reuse.ts). */
+  table: string | null;
+}
+
+/** Renders the plan, building on `last` when given. */
+export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks: PlanHooks = {}, last: LastPlan | null = null): Plan {
   const { grants, skipped } = expandGrants(policy, facts);
-  const { texts: views, keys } = planViews(policy, grants, opts, last);
+  const { texts: views, keys } = planViews(policy, grants, opts, last?.viewKeys ?? null);
   hooks.viewsReady?.(views);
   const firewall = planFirewall(policy, facts, grants);
   return {
@@ -73,10 +78,15 @@ export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks:
     nft: opts.backend === 'nftables' ? renderNft(firewall) : null,
     sudoers: renderSudoers({ grants, groups: groupGrants(policy, facts, grants), openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
     viewer: { path: policy.viewer.path, group: policy.viewer.group, gid: facts.viewerGid, mode: VIEWER_MODE },
-    table: JSON.stringify(renderTable(policy, facts, grants), null, 2) + '\n',
+    table: tableText(policy, facts, grants, keys.basis!, lastTable(last)),
     views,
     viewKeys: keys,
     grants,
     skipped,
   };
+}
+
+function lastTable(last: LastPlan | null): LastTable | null {
+  const basis: unknown = last?.viewKeys.basis;
+  return last?.table != null && typeof basis === 'object' && basis !== null ? { text: last.table, basis: basis as Record<string, string> } : null;
 }

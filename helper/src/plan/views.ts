@@ -13,28 +13,30 @@ function windowJson(w: TimeWindow | null): TimeWindow | null {
   return w === null ? null : { days: w.days, start: w.start, end: w.end, hours: w.hours };
 }
 
+/** What the console table says besides its VMs. */
+export function tableHead(policy: Policy, facts: Facts): Omit<ConsoleTable, 'vms'> {
+  return { version: TABLE_VERSION, viewer: { path: policy.viewer.path, gid: facts.viewerGid ?? -1 }, utcOffsetMinutes: facts.utcOffsetMinutes };
+}
+
+/** What the console table says of a VM besides its grants. */
+export function tableFields(policy: Policy, facts: Facts, id: string): Omit<TableVm, 'grants'> {
+  const vm = policy.vms.get(id)!;
+  const server = policy.servers.get(vm.server)!;
+  return { title: vm.title, server: server.id, host: server.host, tlsPort: vm.tlsPort, ca: facts.ca.get(server.id) ?? '', hostSubject: server.hostSubject };
+}
+
 /** Renders the console table from the grants that are in force. */
-export function renderTable(policy: Policy, facts: Facts, grants: Grant[]): ConsoleTable {
+export function renderTable(policy: Policy, facts: Facts, grants: readonly Grant[]): ConsoleTable {
   const vms: Record<string, TableVm> = {};
   // One window object per entitlement's window, shared by its grants (the text is the same).
   const windows = new Map<TimeWindow | null, TimeWindow | null>();
   for (const g of grants) {
-    const vm = policy.vms.get(g.vm)!;
-    const server = policy.servers.get(vm.server)!;
-    const entry = (vms[vm.id] ??= {
-      title: vm.title,
-      server: server.id,
-      host: server.host,
-      tlsPort: vm.tlsPort,
-      ca: facts.ca.get(server.id) ?? '',
-      hostSubject: server.hostSubject,
-      grants: [],
-    });
+    const entry = (vms[g.vm] ??= { ...tableFields(policy, facts, g.vm), grants: [] });
     let window = windows.get(g.window);
     if (window === undefined) windows.set(g.window, (window = windowJson(g.window)));
     entry.grants.push({ uid: g.uid, window });
   }
-  return { version: TABLE_VERSION, viewer: { path: policy.viewer.path, gid: facts.viewerGid ?? -1 }, utcOffsetMinutes: facts.utcOffsetMinutes, vms: sortKeys(vms) };
+  return { ...tableHead(policy, facts), vms: sortKeys(vms) };
 }
 
 type Entry = ViewFile['vms'][number];
