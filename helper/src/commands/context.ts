@@ -123,20 +123,28 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
   // Parsing takes a while: meanwhile a thread makes the 10,000 lstat calls the views' seals need (with the plan
   // cached there is no while, and its answer is taken only if it came in time).
   const stamping = hit === null && opts.stamp ? viewsOnDisk(statePaths(ctx.paths.stateDir).views) : null;
-  // The table the last plan wrote, read while the policy is parsed: its unchanged VMs are kept if it is that plan's.
-  const table = hit === null && previous !== null ? lastTable(ctx, previous) : null;
+  // What the last plan wrote, read while the policy is parsed, to be built on.
+  const last = hit === null && previous !== null ? lastPlan(ctx, previous) : null;
   const memo = hit === null ? await memoStore(await memoBytes) : null;
-  const last = previous === null ? null : { viewKeys: previous.viewKeys, table: await table };
-  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo!, early, last }) : null;
+  const prepared = hit === null ? await prepare(ctx, { machineBackend: true, ...hooks, recorded: dpkg, memo: memo!, early, last: await last }) : null;
   const digest = hit ?? digestOf(prepared!.plan, previous);
   const nftLive: NftLive | undefined = digest.backend !== 'nftables' ? undefined : (sealed ?? { kind: 'listed', listing: await listing!, generation });
   return { digest, prepared, files, previous, memo, state, nftLive, onDisk: stamping };
 }
 
-/** The console table's text, when it is the very text of the plan `previous` digests (else null). */
-async function lastTable(ctx: Context, previous: PlanDigest): Promise<string | null> {
-  const text = await readFile(statePaths(ctx.paths.stateDir).table, 'utf8').catch(() => null);
-  return text !== null && sha256(text) === previous.table ? text : null;
+/**
+ * What the plan `previous` digests left to build on: its view keys, and its console table and sudoers file when they
+ * are still the very texts it hashed (a foreign edit, or a file of another plan, is not built on).
+ */
+export async function lastPlan(ctx: Context, previous: PlanDigest): Promise<LastPlan> {
+  const [table, sudoers] = await Promise.all([ifHashed(statePaths(ctx.paths.stateDir).table, previous.table), ifHashed(ctx.paths.sudoersFile, previous.sudoers)]);
+  return { viewKeys: previous.viewKeys, table, sudoers };
+}
+
+/** A file's text, when its sha256 is `hash`: else null. */
+async function ifHashed(file: string, hash: string): Promise<string | null> {
+  const text = await readFile(file, 'utf8').catch(() => null);
+  return text !== null && sha256(text) === hash ? text : null;
 }
 
 function parseWhere(where: string) {

@@ -5,9 +5,10 @@ import { firewallModel, type FirewallModel } from './firewall-model.js';
 import { expandGrants, type Grant, type Skipped } from './grants.js';
 import { renderNft } from './nft.js';
 import { protectedPorts } from './ports.js';
-import { groupGrants, renderSudoers } from './sudoers.js';
+import { groupGrants } from './sudoers.js';
+import { sudoersText, type LastSudoers } from './sudoers-reuse.js';
 import type { ViewKeys } from './view-keys.js';
-import { planViews } from './view-reuse.js';
+import { planViews, type PlannedViews } from './view-reuse.js';
 import { tableText, type LastTable } from './table-reuse.js';
 
 export type Backend = 'nftables' | 'iptables';
@@ -64,19 +65,22 @@ export interface LastPlan {
   viewKeys: ViewKeys;
   /** Its console table's text, when it is the very text that plan hashed: its unchanged VMs are kept (table-reuse.ts). */
   table: string | null;
+  /** Its sudoers file, when it is the very text that plan hashed: unchanged users keep their sets (sudoers-reuse.ts). */
+  sudoers: string | null;
 }
 
 /** Renders the plan, building on `last` when given. */
 export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks: PlanHooks = {}, last: LastPlan | null = null): Plan {
   const { grants, skipped } = expandGrants(policy, facts);
-  const { texts: views, keys } = planViews(policy, grants, opts, last?.viewKeys ?? null);
+  const planned = planViews(policy, grants, opts, last?.viewKeys ?? null);
+  const { texts: views, keys } = planned;
   hooks.viewsReady?.(views);
   const firewall = planFirewall(policy, facts, grants);
   return {
     backend: opts.backend,
     firewall,
     nft: opts.backend === 'nftables' ? renderNft(firewall) : null,
-    sudoers: renderSudoers({ grants, groups: groupGrants(policy, facts, grants), openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }),
+    sudoers: sudoersText({ grants, groups: groupGrants(policy, facts, grants), openConsole: opts.openConsole, stateDirArg: opts.stateDirArg, sources: policy.files }, lastSudoers(last, planned)),
     viewer: { path: policy.viewer.path, group: policy.viewer.group, gid: facts.viewerGid, mode: VIEWER_MODE },
     table: tableText(policy, facts, grants, keys.basis!, lastTable(last)),
     views,
@@ -89,4 +93,9 @@ export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks:
 function lastTable(last: LastPlan | null): LastTable | null {
   const basis: unknown = last?.viewKeys.basis;
   return last?.table != null && typeof basis === 'object' && basis !== null ? { text: last.table, basis: basis as Record<string, string> } : null;
+}
+
+function lastSudoers(last: LastPlan | null, planned: PlannedViews): LastSudoers | null {
+  const { changes } = planned;
+  return last?.sudoers != null && changes !== null ? { text: last.sudoers, ...changes, vms: Object.keys(planned.keys.basis!) } : null;
 }

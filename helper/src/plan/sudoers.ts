@@ -111,19 +111,31 @@ export function renderSudoers(opts: { grants: Grant[]; groups?: GroupGrant[]; op
     vmChecked(g.vm);
     if (!covered.get(g.vm)?.has(g.uid)) addTo(byUid, g.uid, g.vm);
   }
-  const aliases = [...aliasOf.keys()].sort().map((vm) => `Cmnd_Alias ${aliasOf.get(vm)!} = ${consoleCommand(opts.openConsole, opts.stateDirArg, vm).join(' ')}`);
-  // Subjects in a fixed order (users by uid, then groups by gid), each set in the order of its first subject:
-  // the same grants always give the same bytes, which is how apply knows the file is up to date.
+  // Subjects in a fixed order (users by uid, then groups by gid): the same grants always give the same bytes, which
+  // is how apply knows the file is up to date.
   const subjects = [
     ...[...byUid].sort(([a], [b]) => a - b).map(([uid, mine]) => ({ who: `#${uid}`, mine })),
     ...[...byGid].sort(([a], [b]) => a - b).map(([gid, mine]) => ({ who: `%#${gid}`, mine })),
   ];
+  return sudoersFile(opts, aliasOf, subjects.map((s) => ({ who: s.who, set: setText(s.mine, aliasOf) })));
+}
+
+/** The VMs of a subject as its rule lists them: their aliases, by VM id. */
+export function setText(vms: Iterable<string>, aliasOf: ReadonlyMap<string, string>): string {
+  return [...vms].sort().map((vm) => aliasOf.get(vm)!).join(', ');
+}
+
+/**
+ * The file from its VMs' aliases and its subjects in order, each with its set's text: one rule per distinct set, in
+ * the order of its first subject (sudoers-reuse.ts builds the same file from the last one's rules).
+ */
+export function sudoersFile(opts: { openConsole: string; stateDirArg: string | null; sources: string[] }, aliasOf: ReadonlyMap<string, string>, subjects: readonly { who: string; set: string }[]): string {
+  const aliases = [...aliasOf.keys()].sort().map((vm) => `Cmnd_Alias ${aliasOf.get(vm)!} = ${consoleCommand(opts.openConsole, opts.stateDirArg, vm).join(' ')}`);
   const bySet = new Map<string, string[]>();
   for (const s of subjects) {
-    const set = [...s.mine].sort().map((vm) => aliasOf.get(vm)!).join(', ');
-    const who = bySet.get(set);
+    const who = bySet.get(s.set);
     if (who) who.push(s.who);
-    else bySet.set(set, [s.who]);
+    else bySet.set(s.set, [s.who]);
   }
   // `(root)`: open-console starts as root, reads the root-only table and drops to the caller itself (SUDO_UID).
   const rules: string[] = [];

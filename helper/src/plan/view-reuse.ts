@@ -15,6 +15,8 @@ export interface PlannedViews {
   keys: ViewKeys;
   /** How many views were rendered and keyed (the others kept their last keys). */
   rendered: number;
+  /** When the last plan's keys were built on: who may have other grants than then, and every user with grants. */
+  changes: { touched: ReadonlySet<number>; uids: number[] } | null;
 }
 
 type Opts = { openConsole: string; stateDirArg: string | null };
@@ -28,7 +30,7 @@ export function planViews(policy: Policy, grants: readonly Grant[], opts: Opts, 
   const reused = typeof last?.basis === 'object' && last.basis !== null ? reuse(policy, grants, opts, last as Required<ViewKeys>, basis) : null;
   if (reused !== null) return reused;
   const rendered = renderViews(policy, grants, opts);
-  return { texts: viewTexts(rendered), keys: { ...viewKeys(rendered), basis }, rendered: rendered.size };
+  return { texts: viewTexts(rendered), keys: { ...viewKeys(rendered), basis }, rendered: rendered.size, changes: null };
 }
 
 /** Per VM id, its grants' uids (and windows) in order: what the views of the users it names are made of. */
@@ -97,7 +99,7 @@ function reuse(policy: Policy, grants: readonly Grant[], opts: Opts, last: Requi
       texts.set(uid, new KeptView(whole, uid));
     }
   }
-  return { texts, keys: { salt, keys, basis }, rendered: fresh.size };
+  return { texts, keys: { salt, keys, basis }, rendered: fresh.size, changes: { touched, uids: [...order.keys()] } };
 }
 
 // Every view of the plan, rendered when the first kept view is read.
