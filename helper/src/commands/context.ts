@@ -67,7 +67,7 @@ export interface PrepareOptions extends PrepareHooks {
   memo?: MemoStore;
   /** NSS lookups started before parsing (prepareLive). */
   early?: EarlyAnswers | null;
-  /** What the last plan left (prepareLive: the plan cache's view keys and the table it hashed), to build on. */
+  /** What the last plan left (prepareLive: lastPlan), to build on. */
   last?: LastPlan | null;
 }
 

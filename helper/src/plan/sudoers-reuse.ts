@@ -27,7 +27,7 @@ export interface LastSudoers {
 
 /** The sudoers file, built on `last` when it can be. */
 export function sudoersText(input: SudoersInput, last: LastSudoers | null): string {
-  return (last && reuse(input, last)) ?? renderSudoers({ ...input, grants: input.grants as Grant[] });
+  return (last && reuse(input, last)) ?? renderSudoers(input);
 }
 
 function reuse(input: SudoersInput, last: LastSudoers): string | null {

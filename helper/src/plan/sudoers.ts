@@ -88,7 +88,7 @@ export function groupGrants(policy: Policy, facts: Facts, grants: Grant[]): Grou
 }
 
 /** Renders the file. Every word was validated on load; this re-checks, because a sudoers line is a privilege. */
-export function renderSudoers(opts: { grants: Grant[]; groups?: GroupGrant[]; openConsole: string; stateDirArg: string | null; sources: string[] }): string {
+export function renderSudoers(opts: { grants: readonly Grant[]; groups?: GroupGrant[]; openConsole: string; stateDirArg: string | null; sources: string[] }): string {
   assert(PATH_RE.test(opts.openConsole), `open-console path ${JSON.stringify(opts.openConsole)}`);
   assert(opts.stateDirArg === null || PATH_RE.test(opts.stateDirArg), `state dir ${JSON.stringify(opts.stateDirArg)}`);
   // 100,000 grants name a few hundred VMs: each id is checked and given its alias once, not once per grant.
