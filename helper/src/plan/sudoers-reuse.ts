@@ -14,7 +14,7 @@ export interface SudoersInput {
   sources: string[];
 }
 
-/** The last plan's file (the very text it hashed), and what changed since (view-reuse.ts's Changes). */
+/** The last plan's file (the very text it hashed), and what changed since (PlannedViews.changes, view-reuse.ts). */
 export interface LastSudoers {
   text: string;
   /** Users whose grants may differ from the last plan's. */
