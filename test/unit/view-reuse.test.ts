@@ -114,13 +114,17 @@ test('one changed entitlement renders the views of its users only; a renamed use
   assert.equal(sameAsWhole(retitled, last.viewKeys, 'retitled', last.table, last.sudoers), makePlan(c.policy, c.facts, OPTS).views.size, 'another salt: every view rendered');
 });
 
-test('an unchanged VM keeps its block of the last table as it was handed over (the caller hands only the text it hashed)', () => {
-  const c = renderCase(CASE_SPECS[2]!);
+/** A case's plan, and the case with the first entitlement's first user dropped (one VM's grants change). */
+function firstUserDropped(c: RenderCase): { last: Plan; first: Entitlement; next: RenderCase } {
   const last = makePlan(c.policy, c.facts, OPTS);
   const [first, ...rest] = c.policy.entitlements;
-  const next = withEntitlements(c, [{ ...first!, users: first!.users.slice(1) }, ...rest]);
+  return { last, first: first!, next: withEntitlements(c, [{ ...first!, users: first!.users.slice(1) }, ...rest]) };
+}
+
+test('an unchanged VM keeps its block of the last table as it was handed over (the caller hands only the text it hashed)', () => {
+  const { last, first, next } = firstUserDropped(renderCase(CASE_SPECS[2]!));
   const whole = makePlan(next.policy, next.facts, OPTS).table;
-  const other = [...c.policy.vms.keys()].find((id) => id !== first!.vm && last.table.includes(`    "${id}": {`))!;
+  const other = [...next.policy.vms.keys()].find((id) => id !== first.vm && last.table.includes(`    "${id}": {`))!;
   // A forged grant in another VM's block: kept, so it shows (a forged title would not be: what the table says of a
   // VM is compared before its block is kept); the changed VM's block is rendered anew.
   const at = last.table.indexOf(`    "${other}": {`);
@@ -136,14 +140,11 @@ test('an unchanged VM keeps its block of the last table as it was handed over (t
 });
 
 test('an unchanged user keeps her set from the last sudoers file; a file not laid out as written is built whole', () => {
-  const c = renderCase(CASE_SPECS[2]!);
-  const last = makePlan(c.policy, c.facts, OPTS);
-  const [first, ...rest] = c.policy.entitlements;
-  const next = withEntitlements(c, [{ ...first!, users: first!.users.slice(1) }, ...rest]);
+  const { last, first, next } = firstUserDropped(renderCase(CASE_SPECS[2]!));
   const whole = makePlan(next.policy, next.facts, OPTS).sudoers;
   const built = (sudoers: string) => makePlan(next.policy, next.facts, OPTS, {}, { viewKeys: last.viewKeys, table: null, sudoers }).sudoers;
   // Others' rule, handed over with one VM less: kept, so it shows (the caller hands only the text it hashed).
-  const changedAlias = aliasFor(first!.vm);
+  const changedAlias = aliasFor(first.vm);
   const rule = last.sudoers.split('\n').find((l) => /^(#\d+|CG_U_\d+) ALL=\(root\) NOPASSWD: CG_\w+, /.test(l) && !l.split(/[ ,]+/).includes(changedAlias))!;
   const shorter = rule.replace(/NOPASSWD: CG_\w+, /, 'NOPASSWD: ');
   const kept = built(last.sudoers.replace(rule, shorter));
@@ -177,10 +178,7 @@ test('groups entitled as a whole (a gid known now, or before) build sudoers whol
 });
 
 test('a last table that is not laid out as written is not cut into blocks', () => {
-  const c = renderCase(CASE_SPECS[0]!);
-  const last = makePlan(c.policy, c.facts, OPTS);
-  const [first, ...rest] = c.policy.entitlements;
-  const next = withEntitlements(c, [{ ...first!, users: first!.users.slice(1) }, ...rest]);
+  const { last, next } = firstUserDropped(renderCase(CASE_SPECS[0]!));
   const t = last.table;
   const firstVm = /\n {4}("[^"]+"): \{/.exec(t)![1]!;
   for (const [what, text] of [

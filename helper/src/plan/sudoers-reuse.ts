@@ -2,17 +2,7 @@
 // sets from 100,000 grants took ~0.1 s of a one-change apply. A user whose grants did not change (view-reuse.ts
 // knows who did) has the set the last file gives her; only the others' sets are built from their grants. The file
 // is then laid out as renderSudoers lays it out, so the bytes are the same.
-import type { Grant } from './grants.js';
-import { aliasFor, renderSudoers, setText, sudoersFile, type GroupGrant } from './sudoers.js';
-
-/** What renderSudoers renders from. */
-export interface SudoersInput {
-  grants: readonly Grant[];
-  groups?: GroupGrant[];
-  openConsole: string;
-  stateDirArg: string | null;
-  sources: string[];
-}
+import { addTo, aliasFor, assert, isId, renderSudoers, setText, sudoersFile, type SudoersInput } from './sudoers.js';
 
 /** The last plan's file (the very text it hashed), and what changed since (PlannedViews.changes, view-reuse.ts). */
 export interface LastSudoers {
@@ -38,16 +28,11 @@ function reuse(input: SudoersInput, last: LastSudoers): string | null {
   if (was === null) return null;
   const aliasOf = new Map(last.vms.map((vm) => [vm, aliasFor(vm)]));
   const mine = new Map<number, Set<string>>();
-  for (const g of input.grants) {
-    if (!last.touched.has(g.uid)) continue;
-    const s = mine.get(g.uid);
-    if (s) s.add(g.vm);
-    else mine.set(g.uid, new Set([g.vm]));
-  }
+  for (const g of input.grants) if (last.touched.has(g.uid)) addTo(mine, g.uid, g.vm);
   const subjects: { who: string; set: string }[] = [];
   for (const uid of [...last.uids].sort((a, b) => a - b)) {
     // As renderSudoers checks every grant's uid (a sudoers line is a privilege).
-    if (!Number.isSafeInteger(uid) || uid <= 0) throw new Error(`refusing to write an unsafe sudoers word: grant ${uid}`);
+    if (!isId(uid)) assert(false, `grant ${uid}`);
     const vms = mine.get(uid);
     const set = vms ? setText(vms, aliasOf) : last.touched.has(uid) ? undefined : was.get(uid);
     if (set === undefined) return null;

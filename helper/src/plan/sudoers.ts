@@ -87,8 +87,17 @@ export function groupGrants(policy: Policy, facts: Facts, grants: Grant[]): Grou
   return [...byKey.values()];
 }
 
+/** What the file is rendered from. */
+export interface SudoersInput {
+  grants: readonly Grant[];
+  groups?: GroupGrant[];
+  openConsole: string;
+  stateDirArg: string | null;
+  sources: string[];
+}
+
 /** Renders the file. Every word was validated on load; this re-checks, because a sudoers line is a privilege. */
-export function renderSudoers(opts: { grants: readonly Grant[]; groups?: GroupGrant[]; openConsole: string; stateDirArg: string | null; sources: string[] }): string {
+export function renderSudoers(opts: SudoersInput): string {
   assert(PATH_RE.test(opts.openConsole), `open-console path ${JSON.stringify(opts.openConsole)}`);
   assert(opts.stateDirArg === null || PATH_RE.test(opts.stateDirArg), `state dir ${JSON.stringify(opts.stateDirArg)}`);
   // 100,000 grants name a few hundred VMs: each id is checked and given its alias once, not once per grant.
@@ -159,17 +168,18 @@ export function sudoersFile(opts: { openConsole: string; stateDirArg: string | n
 }
 
 // uid/gid 0 never appears: root needs no rule, and `%#0` would let every member of group root past the outer gate.
-function isId(n: number): boolean {
+export function isId(n: number): boolean {
   return Number.isSafeInteger(n) && n > 0;
 }
 
 /** Adds `value` to the set at `key`, starting one when there is none. */
-function addTo<K, V>(m: Map<K, Set<V>>, key: K, value: V): void {
+export function addTo<K, V>(m: Map<K, Set<V>>, key: K, value: V): void {
   const s = m.get(key);
   if (s) s.add(value);
   else m.set(key, new Set([value]));
 }
 
-function assert(ok: boolean, what: string): void {
+/** Throws unless `ok`: a word that would reach the sudoers file is unsafe. */
+export function assert(ok: boolean, what: string): void {
   if (!ok) throw new Error(`refusing to write an unsafe sudoers word: ${what}`);
 }
