@@ -7,7 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { digestOf, hashViewBytes, viewHash } from '../../helper/src/plan/digest.js';
 import { intersectModels } from '../../helper/src/plan/fail-closed.js';
+import { ITEM_SEPARATOR } from '../../helper/src/plan/json-text.js';
 import { renderIptables } from '../../helper/src/plan/iptables.js';
 import { canonicalListing, replaceScript, restoreScript } from '../../helper/src/plan/nft-replace.js';
 import { makePlan, planFirewall, type Plan } from '../../helper/src/plan/plan.js';
@@ -78,4 +80,33 @@ test('the cases cover what they claim: windows, IPv6, a skipped server, root and
   assert.ok(plan.skipped.some((s) => s.message.includes('down.example.org')), 'unresolved server skipped');
   const p = renderCase(CASE_SPECS[0]!);
   assert.ok(makePlan(p.policy, p.facts, { backend: 'nftables', ...OPTS }).skipped.some((s) => s.message.includes('ghost')), 'unknown user skipped');
+});
+
+test("a view's pieces are its text, and its hash from their UTF-8 is its text's", () => {
+  let checked = 0;
+  for (const spec of CASE_SPECS) {
+    const c = renderCase(spec);
+    for (const [uid, v] of makePlan(c.policy, c.facts, { backend: 'nftables', ...OPTS }).views) {
+      const p = v.pieces?.() ?? null;
+      assert.ok(p !== null, `${spec.name}: view ${uid} has pieces`);
+      // Read before the text: the text is built from the same pieces, which must not change by being read.
+      const joined = p.head + p.items.join(ITEM_SEPARATOR) + p.tail;
+      assert.equal(joined, v.content, `${spec.name}: view ${uid}`);
+      assert.equal(viewHash(Buffer.from(joined)), viewHash(v.content));
+      checked++;
+    }
+  }
+  assert.ok(checked > 100, `${checked} views checked`);
+});
+
+test('the digest takes a view hash given from its bytes, and hashes the text of the others', () => {
+  const c = renderCase(CASE_SPECS[0]!);
+  const plan = makePlan(c.policy, c.facts, { backend: 'nftables', ...OPTS });
+  const [first, second] = [...plan.views];
+  assert.ok(first && second);
+  // Other bytes than the text's, so that the hash shows which was taken (the writer hashes what it writes).
+  hashViewBytes(first[1], Buffer.from('written'));
+  const views = digestOf(plan).views;
+  assert.equal(views[first[0]], viewHash('written'));
+  assert.equal(views[second[0]], viewHash(second[1].content));
 });

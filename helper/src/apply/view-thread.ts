@@ -9,6 +9,9 @@ import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { messageOf } from '../errors.js';
+import { hashViewBytes } from '../plan/digest.js';
+import { ITEM_SEPARATOR } from '../plan/json-text.js';
+import type { ViewText } from '../plan/views.js';
 import { exec } from '../system/exec.js';
 import { FileCreator, inViews, listViewNames, newStagingDir, stagedDir, VIEW_SPEC, viewAcl, type StagedViews, type ViewWrite } from './view-files.js';
 import { stamp, type Stamp } from './view-seal.js';
@@ -47,6 +50,8 @@ type ThreadData = { role: 'view-writer'; staging: string } | { role: 'stamps'; d
 export class EarlyViewDir {
   // File → the view it was sent: the state step's writes must be exactly these.
   private readonly sent = new Map<string, { uid: number; content: string }>();
+  // Each piece's UTF-8 (sendBatch).
+  private readonly encoded = new Map<string, Buffer>();
   private sending = false;
   private handedOver = false;
   private readonly answer: Promise<FromThread>;
@@ -64,7 +69,7 @@ export class EarlyViewDir {
   }
 
   /** Sends every view (building its text) to the thread. Once only: `staged` compares a later plan's views. */
-  send(views: Map<number, { readonly content: string }>): void {
+  send(views: Map<number, ViewText>): void {
     if (this.sending) return;
     this.sending = true;
     let batch: number[] = [];
@@ -110,15 +115,49 @@ export class EarlyViewDir {
     rmSync(this.staging, { recursive: true, force: true });
   }
 
-  private sendBatch(uids: number[], views: Map<number, { readonly content: string }>): void {
-    const texts = uids.map((uid) => views.get(uid)!.content);
+  // Built from each view's pieces: 10,000 views share 1,000 entry texts, whose UTF-8 is made once here. Building
+  // each view's whole string first, then encoding it, cost ~0.3 s at 100,000 entitlements (mostly garbage).
+  private sendBatch(uids: number[], views: Map<number, ViewText>): void {
+    const batch = uids.map((uid) => {
+      const view = views.get(uid)!;
+      return { view, pieces: view.pieces?.() ?? null };
+    });
     const ends: number[] = [];
     let end = 0;
-    for (const t of texts) ends.push((end += Buffer.byteLength(t)));
+    for (const { view, pieces: p } of batch) {
+      if (p === null) end += Buffer.byteLength(view.content);
+      else {
+        end += Buffer.byteLength(p.head) + Buffer.byteLength(p.tail) + (p.items.length - 1) * ITEM_SEPARATOR.length;
+        for (const item of p.items) end += this.utf8(item).length;
+      }
+      ends.push(end);
+    }
     const bytes = new ArrayBuffer(end);
     const buf = Buffer.from(bytes);
-    texts.forEach((t, i) => buf.write(t, i === 0 ? 0 : ends[i - 1]!));
+    let at = 0;
+    for (const { view, pieces: p } of batch) {
+      const start = at;
+      if (p === null) at += buf.write(view.content, at);
+      else {
+        at += buf.write(p.head, at);
+        p.items.forEach((item, i) => {
+          if (i > 0) at += buf.write(ITEM_SEPARATOR, at);
+          const b = this.utf8(item);
+          buf.set(b, at);
+          at += b.length;
+        });
+        at += buf.write(p.tail, at);
+      }
+      // The digest's hash of this view, from the bytes at hand (hashing its text would encode it again).
+      hashViewBytes(view, buf.subarray(start, at));
+    }
     this.worker.postMessage({ uids, ends, bytes } satisfies ToThread, [bytes]);
+  }
+
+  private utf8(piece: string): Buffer {
+    let b = this.encoded.get(piece);
+    if (b === undefined) this.encoded.set(piece, (b = Buffer.from(piece)));
+    return b;
   }
 
   private post(m: ToThread): void {

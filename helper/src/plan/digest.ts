@@ -31,11 +31,19 @@ export function sha256(text: string): string {
 }
 
 // One call per hash where node has it (20.12+): 10,000 views hashed through createHash cost a third more.
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'base64') => string }).hash;
 
-/** A short hash of a view's content (what a view seal says the file held). */
-export function viewHash(content: string): string {
+/** A short hash of a view's content, as text or UTF-8 (what a view seal says the file held). */
+export function viewHash(content: string | Uint8Array): string {
   return (oneShot ? oneShot('sha256', content, 'base64') : createHash('sha256').update(content).digest('base64')).slice(0, 22);
+}
+
+// Views hashed from their bytes where those were made anyway (a first apply's writer thread is sent bytes).
+const hashedViews = new WeakMap<object, string>();
+
+/** Hashes a view of the plan from its content's UTF-8, for the digest, which then need not encode its text again. */
+export function hashViewBytes(view: object, bytes: Uint8Array): void {
+  hashedViews.set(view, viewHash(bytes));
 }
 
 const modelTexts = new WeakMap<FirewallModel, string>();
@@ -72,7 +80,7 @@ export function digestOf(plan: Plan, previous: PlanDigest | null = null): PlanDi
         const { keys } = plan.viewKeys;
         for (const [uid, v] of plan.views) {
           const known = before !== null && before.viewKeys.keys[uid] === keys[uid] ? before.views[uid] : undefined;
-          views[uid] = typeof known === 'string' ? known : viewHash(v.content);
+          views[uid] = typeof known === 'string' ? known : (hashedViews.get(v) ?? viewHash(v.content));
         }
       }
       return views;

@@ -7,19 +7,36 @@ export function listItemText(item: unknown): string {
   return '    ' + JSON.stringify(item, null, 2).replaceAll('\n', '\n    ');
 }
 
+/** A JSON text as `head`, then `items` with ITEM_SEPARATOR between them, then `tail`. */
+export interface JsonPieces {
+  head: string;
+  items: readonly string[];
+  tail: string;
+}
+
+/** Between two items of the list. */
+export const ITEM_SEPARATOR = ',\n';
+
 /**
- * Exactly `JSON.stringify(value, null, 2)` when `value[key]` is its last key and holds items whose `listItemText`
- * are `itemTexts`, in order. Any other layout falls back to stringify.
+ * Exactly `JSON.stringify(value, null, 2)` as pieces, when `value[key]` is its last key and holds items whose
+ * `listItemText` are `itemTexts`, in order: the text is `head`, the items with ITEM_SEPARATOR between them, then
+ * `tail`. Null for any other layout.
  */
-export function prettyJsonWithItems<T extends object>(value: T, key: keyof T & string, itemTexts: readonly string[]): string {
+export function jsonWithItemsPieces<T extends object>(value: T, key: keyof T & string, itemTexts: readonly string[]): JsonPieces | null {
   const head = JSON.stringify({ ...value, [key]: [] }, null, 2);
   const items = value[key];
   if (itemTexts.length === 0 || !head.endsWith(`\n  ${JSON.stringify(key)}: []\n}`) || !Array.isArray(items) || items.length !== itemTexts.length) {
-    return JSON.stringify(value, null, 2);
+    return null;
   }
+  return { head: `${head.slice(0, -'[]\n}'.length)}[\n`, items: itemTexts, tail: '\n  ]\n}' };
+}
+
+/** The text of `pieces` (null for null). */
+export function joinPieces(pieces: JsonPieces | null): string | null {
+  if (pieces === null) return null;
   // Concatenated, not joined: V8 keeps the shared pieces as a rope and copies the bytes once, when the file is
   // written, instead of once here and again there.
-  let body = itemTexts[0]!;
-  for (let i = 1; i < itemTexts.length; i++) body = body + ',\n' + itemTexts[i]!;
-  return `${head.slice(0, -'[]\n}'.length)}[\n${body}\n  ]\n}`;
+  let body = pieces.items[0]!;
+  for (let i = 1; i < pieces.items.length; i++) body = body + ITEM_SEPARATOR + pieces.items[i]!;
+  return pieces.head + body + pieces.tail;
 }

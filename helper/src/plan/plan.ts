@@ -10,6 +10,7 @@ import { sudoersText, type LastSudoers } from './sudoers-reuse.js';
 import type { ViewKeys } from './view-keys.js';
 import { planViews, type PlannedViews } from './view-reuse.js';
 import { tableText, type LastTable } from './table-reuse.js';
+import type { ViewText } from './views.js';
 
 export type Backend = 'nftables' | 'iptables';
 
@@ -27,7 +28,7 @@ export interface Plan {
   /** console-table.json content. */
   table: string;
   /** uid → view file content (root-owned; readable by that uid only, through an ACL entry), built when first read. */
-  views: Map<number, { readonly content: string }>;
+  views: Map<number, ViewText>;
   /** What tells the views apart (view-keys.ts): the digest reuses the last apply's hash of a view with the same key. */
   viewKeys: ViewKeys;
   grants: Grant[];

@@ -7,11 +7,11 @@ import type { TimeWindow, ViewFile } from '../boundary/index.js';
 import type { Policy } from '../policy/types.js';
 import type { Grant } from './grants.js';
 import { entriesById, keyer, keyPrefix, keySalt, viewKeys, type ViewKeys } from './view-keys.js';
-import { entryMaker, renderViews, viewHead, viewTexts } from './views.js';
+import { entryMaker, renderViews, viewHead, viewTexts, type ViewText } from './views.js';
 
 /** The views of a plan: their texts (built when read) and keys. */
 export interface PlannedViews {
-  texts: Map<number, { readonly content: string }>;
+  texts: Map<number, ViewText>;
   keys: ViewKeys;
   /** How many views were rendered and keyed (the others kept their last keys). */
   rendered: number;
@@ -90,7 +90,7 @@ function reuse(policy: Policy, grants: readonly Grant[], opts: Opts, last: Requi
   }
   // The other users' views, rendered all at once the first time one is read (a view file found changed on disk).
   const whole = new WholeViews(policy, grants, opts);
-  const texts = new Map<number, { readonly content: string }>();
+  const texts = new Map<number, ViewText>();
   for (const uid of order.keys()) {
     const mine = freshTexts.get(uid);
     if (mine !== undefined) texts.set(uid, mine);
@@ -104,7 +104,7 @@ function reuse(policy: Policy, grants: readonly Grant[], opts: Opts, last: Requi
 
 // Every view of the plan, rendered when the first kept view is read.
 class WholeViews {
-  private texts: Map<number, { readonly content: string }> | undefined;
+  private texts: Map<number, ViewText> | undefined;
   constructor(
     private readonly policy: Policy,
     private readonly grants: readonly Grant[],

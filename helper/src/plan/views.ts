@@ -3,7 +3,7 @@ import { TABLE_VERSION, type ConsoleTable, type TableVm, type TimeWindow, type V
 import type { Policy } from '../policy/types.js';
 import type { Facts } from '../policy/facts.js';
 import type { Grant } from './grants.js';
-import { listItemText, prettyJsonWithItems } from './json-text.js';
+import { joinPieces, jsonWithItemsPieces, listItemText, type JsonPieces } from './json-text.js';
 import { consoleCommand } from './sudoers.js';
 
 // Both formats are declared, with their validators, in the boundary module that open-console and the launcher import.
@@ -96,13 +96,23 @@ export function renderViews(policy: Policy, grants: readonly Grant[], opts: { op
   return views;
 }
 
+/** A view file's content, built when first read. */
+export interface ViewText {
+  readonly content: string;
+  /**
+   * The same text as the pieces it is made of (the final newline ends `tail`), whose shared items a writer encodes
+   * once (apply/view-thread.ts); null when there are none (then take `content`).
+   */
+  pieces?(): JsonPieces | null;
+}
+
 /**
  * Each view's file content (JSON, two-space indent, final newline), built when first asked for: an apply that knows a
  * view unchanged by its key (view-keys.ts) never builds its text. A VM's entry text is shared by every view with the
  * same entry.
  */
-export function viewTexts(views: Map<number, ViewFile>): Map<number, { readonly content: string }> {
-  const out = new Map<number, { readonly content: string }>();
+export function viewTexts(views: Map<number, ViewFile>): Map<number, ViewText> {
+  const out = new Map<number, ViewText>();
   // Entries of one VM differ only in their windows; the always-on ones (windows null) are identical text.
   const always = new Map<string, string>();
   const entryText = (entry: ViewFile['vms'][number]): string => {
@@ -113,11 +123,20 @@ export function viewTexts(views: Map<number, ViewFile>): Map<number, { readonly 
   };
   for (const [uid, view] of views) {
     let text: string | undefined;
+    let pieces: JsonPieces | null | undefined;
+    const piecesOf = () => {
+      if (pieces === undefined) {
+        const p = jsonWithItemsPieces(view, 'vms', view.vms.map(entryText));
+        pieces = p && { ...p, tail: p.tail + '\n' };
+      }
+      return pieces;
+    };
     // An enumerable getter: spreading and JSON.stringify see the text like a plain field.
     out.set(uid, {
       get content() {
-        return (text ??= prettyJsonWithItems(view, 'vms', view.vms.map(entryText)) + '\n');
+        return (text ??= joinPieces(piecesOf()) ?? JSON.stringify(view, null, 2) + '\n');
       },
+      pieces: piecesOf,
     });
   }
   return out;
