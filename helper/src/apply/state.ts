@@ -110,7 +110,18 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       const file = viewFile(p.views, uid);
       // The snapshot has read every view this loop writes (absent ones as null); read only without one.
       const now = before?.views.has(file) ? before.views.get(file)! : readView(file, acls ?? new Map());
-      if (!viewIsCurrent(now, uid, v.content)) writes.push({ file, content: v.content, spec: VIEW_SPEC, acl: viewAcl(uid) });
+      // The text is built only where it is read: a first apply's thread was sent the view (view-thread.ts).
+      if (now === null || !viewIsCurrent(now, uid, v.content)) {
+        writes.push({
+          file,
+          get content() {
+            return v.content;
+          },
+          view: v,
+          spec: VIEW_SPEC,
+          acl: viewAcl(uid),
+        });
+      }
     }
     // Into an empty directory (a first apply), the views go as one directory renamed over it. A view left unwritten
     // is there already, so the directory is read only when every view is written.

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { messageOf } from '../errors.js';
 import { viewHash } from '../plan/digest.js';
+import type { ViewText } from '../plan/views.js';
 import type { Stamp } from './view-seal.js';
 import { mustExec, type Exec } from '../system/exec.js';
 import { readFileStateSync, sameState, tempPathFor, writeNewSync, type FileSpec, type FileState } from '../system/fs.js';
@@ -84,6 +85,8 @@ export interface ViewWrite {
   content: string;
   spec: FileSpec;
   acl: string[];
+  /** The plan's view this writes, if it is one: a first apply's writer thread knows the views it was sent by it. */
+  view?: ViewText;
 }
 
 /** Views written under temp names with their ACLs: `commit` renames them into place, `discard` removes them. */
@@ -126,7 +129,11 @@ export class FileCreator {
   private aclFrom = 0;
   private readonly acls: Promise<unknown>[] = [];
 
-  constructor(private readonly run: Exec) {}
+  /** `acled`: called with each batch of files once its setfacl has ended well (the writer thread stamps them). */
+  constructor(
+    private readonly run: Exec,
+    private readonly acled: (files: readonly NewFile[]) => void = () => {},
+  ) {}
 
   /** Creates these files now (writeNewSync); throws on the first that fails. */
   add(files: Iterable<NewFile>): void {
@@ -154,12 +161,10 @@ export class FileCreator {
   }
 
   private setAcls(): void {
-    const restore = this.written
-      .slice(this.aclFrom)
-      .map((f) => `# file: ${quote(f.path)}\n${f.acl.join('\n')}\n`)
-      .join('\n');
+    const batch = this.written.slice(this.aclFrom);
+    const restore = batch.map((f) => `# file: ${quote(f.path)}\n${f.acl.join('\n')}\n`).join('\n');
     this.aclFrom = this.written.length;
-    const p = mustExec(this.run, ['setfacl', `--restore=-`], { input: restore });
+    const p = mustExec(this.run, ['setfacl', `--restore=-`], { input: restore }).then(() => this.acled(batch));
     p.catch(() => undefined); // judged by finish or abort
     this.acls.push(p);
   }

@@ -49,7 +49,7 @@ type ThreadData = { role: 'view-writer'; staging: string } | { role: 'stamps'; d
 /** Views streamed to the writer thread as soon as the plan has them: the state step takes them with `staged`. */
 export class EarlyViewDir {
   // File → the view it was sent: the state step's writes must be exactly these.
-  private readonly sent = new Map<string, { uid: number; content: string }>();
+  private readonly sent = new Map<string, { uid: number; view: ViewText }>();
   // Each piece's UTF-8 (sendBatch).
   private readonly encoded = new Map<string, Buffer>();
   private sending = false;
@@ -74,7 +74,7 @@ export class EarlyViewDir {
     this.sending = true;
     let batch: number[] = [];
     for (const [uid, v] of views) {
-      this.sent.set(inViews(this.dir, `${uid}.json`), { uid, content: v.content });
+      this.sent.set(inViews(this.dir, `${uid}.json`), { uid, view: v });
       batch.push(uid);
       if (batch.length === SEND_BATCH) {
         this.sendBatch(batch, views);
@@ -95,7 +95,8 @@ export class EarlyViewDir {
       writes.length === this.sent.size &&
       writes.every((w) => {
         const s = this.sent.get(w.file);
-        return s !== undefined && s.content === w.content && sameSpec(w) && w.acl.join('\n') === viewAcl(s.uid).join('\n');
+        // The same view object, or the same text: a view's text never changes once built.
+        return s !== undefined && (s.view === w.view || s.view.content === w.content) && sameSpec(w) && w.acl.join('\n') === viewAcl(s.uid).join('\n');
       });
     const answer = same ? await this.answer : null;
     if (!answer?.ok) {
@@ -263,11 +264,18 @@ function stampViews(dir: string): void {
   parentPort!.postMessage(answer);
 }
 
-/** Creates the views it is sent in `staging`, answers once. */
+/**
+ * Creates the views it is sent in `staging`, answers once. One batch per turn of the event loop: each setfacl is
+ * fed its input, and its files are stamped once it has ended, while the next batches are written (handled back to
+ * back, every setfacl waited for its input until the last file was written).
+ */
 function writeViews(staging: string): void {
   const port = parentPort!;
-  const creator = new FileCreator(exec);
+  const stamps = new Map<string, Stamp | null>();
+  const creator = new FileCreator(exec, (files) => files.forEach((f) => stamps.set(f.path, stamp(f.path))));
   const uids: number[] = [];
+  const queue: ToThread[] = [];
+  let pumping = false;
   let done = false;
   const finish = async (failure: unknown) => {
     if (done) return;
@@ -276,12 +284,15 @@ function writeViews(staging: string): void {
     try {
       if (failure !== null) throw failure;
       await creator.finish();
-      const stamps = uids.map((uid): [number, ...Stamp] => {
-        const s = stamp(inViews(staging, `${uid}.json`));
-        if (s === null) throw new Error(`${uid}.json: gone from ${staging}`);
-        return [uid, ...s];
-      });
-      answer = { ok: true, stamps };
+      answer = {
+        ok: true,
+        stamps: uids.map((uid): [number, ...Stamp] => {
+          const file = inViews(staging, `${uid}.json`);
+          const s = stamps.get(file) ?? stamp(file);
+          if (s === null) throw new Error(`${uid}.json: gone from ${staging}`);
+          return [uid, ...s];
+        }),
+      };
     } catch (err) {
       await creator.abort();
       answer = { ok: false, message: messageOf(err) };
@@ -289,8 +300,7 @@ function writeViews(staging: string): void {
     port.postMessage(answer);
     port.close();
   };
-  port.on('message', (m: ToThread) => {
-    if (done) return;
+  const handle = (m: ToThread) => {
     if ('end' in m) return void finish(null);
     try {
       uids.push(...m.uids);
@@ -299,5 +309,18 @@ function writeViews(staging: string): void {
     } catch (err) {
       void finish(err);
     }
+  };
+  const pump = async () => {
+    pumping = true;
+    for (let m = queue.shift(); m !== undefined && !done; m = queue.shift()) {
+      handle(m);
+      await nextTurn();
+    }
+    pumping = false;
+  };
+  port.on('message', (m: ToThread) => {
+    if (done) return;
+    queue.push(m);
+    if (!pumping) void pump();
   });
 }
