@@ -12,19 +12,23 @@ export interface TransactionLog {
 /**
  * Starts the steps' staging one after another, from the next turn of the event loop on (so the step applying now
  * gets its commands started first). Each promise settles when that step is staged; failures surface in its apply.
- * `after`: started once every step is staged; its promise is returned with them.
+ * `after`: started once the last step has started staging (the state step, which on a first apply waits there for
+ * the view writer thread: the work beside fills that wait); its promise is returned with them.
  */
 function startStaging(steps: Step[], after: () => Promise<void>): { staged: Map<Step, Promise<void>>; after: Promise<void> } {
   const staged = new Map<Step, Promise<void>>();
+  const staging = steps.filter((s) => s.stage);
   let previous: Promise<unknown> = nextTick();
-  for (const s of steps) {
-    if (!s.stage) continue;
+  let started: Promise<unknown> = previous;
+  for (const s of staging) {
     const p = previous.then(() => s.stage!());
     p.catch(() => undefined); // awaited by the step's turn, or by the cleanup after a failure
     staged.set(s, p);
+    // Its own first turn (up to its first wait) goes before the work beside.
+    if (s === staging.at(-1)) started = previous.then(nextTick);
     previous = p.catch(() => undefined);
   }
-  return { staged, after: previous.then(after) };
+  return { staged, after: started.then(after) };
 }
 
 /**
