@@ -319,8 +319,11 @@ function tables(results: ApplyResult[], naive: NaiveResult, opts: ApplyOptions):
       const change = r.changeMs.length ? median(r.changeMs) : NaN;
       const [again, status] = [median(r.againMs), median(r.statusMs)];
       const verdict = (ms: number, limit: number) => (Number.isNaN(ms) ? '–' : ms <= limit ? 'met' : 'MISSED');
-      const target = r.entitlements >= 100_000 ? `≤ 2 s → first ${verdict(first, 2000)}, re-apply ${verdict(again, 2000)}, change ${verdict(change, 2000)}; status ≤ 1 s ${verdict(status, 1000)}` : '–';
-      return [fmtInt(r.entitlements), r.backend, r.shape, String(r.firstMs.length), fmtMs(first), Array.isArray(r.journaled) ? fmtMs(median(r.journaled)) : '–', fmtMs(median(r.againMs)), Number.isNaN(change) ? '–' : fmtMs(change), fmtMs(median(r.statusMs)), r.restoreMs.length ? `${r.restoreClosedMs.length ? fmtMs(median(r.restoreClosedMs)) : '–'} / ${fmtMs(median(r.restoreMs))}` : '–', `${nv.measured ? '' : '~'}${fmtMs(nv.ms)}`, target];
+      // Both first applies are judged: the root file system's is this machine's (no journal), the other a Debian install's.
+      const journaled = Array.isArray(r.journaled) ? median(r.journaled) : null;
+      const firstVerdict = journaled === null ? verdict(first, 2000) : `${verdict(first, 2000)} here, ${verdict(journaled, 2000)} on a journaled ext4`;
+      const target = r.entitlements >= 100_000 ? `≤ 2 s → first ${firstVerdict}, re-apply ${verdict(again, 2000)}, change ${verdict(change, 2000)}; status ≤ 1 s ${verdict(status, 1000)}` : '–';
+      return [fmtInt(r.entitlements), r.backend, r.shape, String(r.firstMs.length), fmtMs(first), journaled === null ? '–' : fmtMs(journaled), fmtMs(median(r.againMs)), Number.isNaN(change) ? '–' : fmtMs(change), fmtMs(median(r.statusMs)), r.restoreMs.length ? `${r.restoreClosedMs.length ? fmtMs(median(r.restoreClosedMs)) : '–'} / ${fmtMs(median(r.restoreMs))}` : '–', `${nv.measured ? '' : '~'}${fmtMs(nv.ms)}`, target];
     }),
     notes: [
       'first apply, state on a journaled ext4: the same right after `remove`, with the state directory on a loop-mounted ext4 with a journal (as on a Debian install); this machine\'s root file system is ext4 without one, where creating a file right after many were deleted scans past each of them (fs/ext4/ialloc.c recently_deleted(), seen with perf), and the 10,000 views then cost seconds of kernel time',
