@@ -1,5 +1,5 @@
 // What every command gets (paths, exec, output), and the shared "load → facts → plan" pipeline.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { DEFAULTS, type Paths } from '../paths.js';
 import { chooseBackend } from '../apply/firewall.js';
 import { rulesetGeneration, sameGeneration } from '../apply/generation.js';
@@ -8,7 +8,7 @@ import { readState } from '../apply/state.js';
 import { viewsOnDisk } from '../apply/view-thread.js';
 import { statePaths } from '../paths.js';
 import { ConsolegateError } from '../errors.js';
-import { askEarly, gatherFacts, type EarlyAnswers, type Facts } from '../policy/facts.js';
+import { askEarly, enumerateEarly, gatherFacts, type EarlyAnswers, type Facts } from '../policy/facts.js';
 import { loadPolicy, type MemoStore } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import type { DpkgAnswer } from '../apply/viewer.js';
@@ -118,8 +118,10 @@ export async function prepareLive(ctx: Context, hooks: PrepareHooks = {}, opts: 
   const memoBytes = parseMemoBytes(ctx.paths.stateDir);
   const files = await policyFilesNow(ctx);
   const { hit, previous, dpkg, questions } = await cachedDigest(ctx, files, renderOptions(ctx)).catch(() => ({ hit: null, previous: null, dpkg: null, questions: null }));
-  // What the last plan asked NSS is most likely what this one will: asked while the policy is parsed.
-  const early = hit === null && questions !== null ? askEarly(ctx.exec, questions) : null;
+  // What the last plan asked NSS is most likely what this one will: asked while the policy is parsed. Without one (a
+  // first apply), a policy this large names more users than are looked up one by one, or groups: either way the
+  // users are enumerated, and that starts now.
+  const early = hit !== null ? null : questions !== null ? askEarly(ctx.exec, questions) : (await enumeratingSize(ctx)) ? enumerateEarly(ctx.exec) : null;
   // Parsing takes a while: meanwhile a thread makes the 10,000 lstat calls the views' seals need (with the plan
   // cached there is no while, and its answer is taken only if it came in time).
   const stamping = hit === null && opts.stamp ? viewsOnDisk(statePaths(ctx.paths.stateDir).views) : null;
@@ -150,6 +152,15 @@ async function ifHashed(file: string, hash: string): Promise<string | null> {
 function parseWhere(where: string) {
   const m = /^(.*):(\d+):(\d+)$/.exec(where);
   return m ? { file: m[1]!, line: Number(m[2]), col: Number(m[3]) } : { file: where, line: 1, col: 1 };
+}
+
+// A policy file this large almost always names more users than are looked up one by one (system/nss.ts), or
+// entitles groups, and then gatherFacts enumerates the users anyway. Otherwise the cost is one enumeration unused.
+const ENUMERATING_BYTES = 64 * 1024;
+
+/** Whether the main policy file is large enough that its parse will enumerate the users. */
+async function enumeratingSize(ctx: Context): Promise<boolean> {
+  return stat(ctx.paths.policy).then((s) => s.size >= ENUMERATING_BYTES, () => false);
 }
 
 /** Refuses early with a clear message when a command needs root. */

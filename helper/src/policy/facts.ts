@@ -55,6 +55,17 @@ export function askEarly(exec: Exec, q: { groups: string[]; viewerGroup: string;
 }
 
 /**
+ * Only the user enumeration, started before a policy is parsed when no last plan says what it asks (a first apply)
+ * but the policy is large enough to enumerate anyway (commands/context.ts). It asks no group: gatherFacts never
+ * takes group answers from it.
+ */
+export function enumerateEarly(exec: Exec): EarlyAnswers {
+  const enumeration = enumerateUsers(exec);
+  enumeration.catch(() => undefined); // awaited (and thrown) where used
+  return { groups: [], groupEntries: Promise.resolve({ entries: new Map(), refused: [] }), enumeration };
+}
+
+/**
  * The groups gatherFacts looks up, in the order it asks them: the entitled ones sorted (so the same groups are asked
  * the same way whatever the policy's order), then the viewer group.
  */
