@@ -74,8 +74,10 @@ export interface LastPlan {
 export function makePlan(policy: Policy, facts: Facts, opts: PlanOptions, hooks: PlanHooks = {}, last: LastPlan | null = null): Plan {
   const { grants, skipped } = expandGrants(policy, facts);
   const planned = planViews(policy, grants, opts, last?.viewKeys ?? null);
-  const { texts: views, keys } = planned;
+  const views = planned.texts;
   hooks.viewsReady?.(views);
+  // Read after the hook: a whole render is keyed when its keys are first read, and the views went out before.
+  const keys = planned.keys;
   const firewall = planFirewall(policy, facts, grants);
   return {
     backend: opts.backend,

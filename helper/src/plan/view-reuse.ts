@@ -24,13 +24,26 @@ type Opts = { openConsole: string; stateDirArg: string | null };
 // Above this share of users to render, rendering all of them is as quick as sorting out which.
 const MOST = 0.25;
 
-/** Renders and keys the views, reusing `last` (the last plan's keys) for every user whose grants did not change. */
+/**
+ * Renders and keys the views, reusing `last` (the last plan's keys) for every user whose grants did not change.
+ * Rendered whole, they are keyed when the keys are first read: a first apply's writer thread is sent the texts
+ * before (plan.ts).
+ */
 export function planViews(policy: Policy, grants: readonly Grant[], opts: Opts, last: ViewKeys | null): PlannedViews {
-  const basis = viewBasis(grants);
-  const reused = typeof last?.basis === 'object' && last.basis !== null ? reuse(policy, grants, opts, last as Required<ViewKeys>, basis) : null;
-  if (reused !== null) return reused;
+  if (typeof last?.basis === 'object' && last.basis !== null) {
+    const reused = reuse(policy, grants, opts, last as Required<ViewKeys>, viewBasis(grants));
+    if (reused !== null) return reused;
+  }
   const rendered = renderViews(policy, grants, opts);
-  return { texts: viewTexts(rendered), keys: { ...viewKeys(rendered), basis }, rendered: rendered.size, changes: null };
+  let keys: ViewKeys | undefined;
+  return {
+    texts: viewTexts(rendered),
+    get keys() {
+      return (keys ??= { ...viewKeys(rendered), basis: viewBasis(grants) });
+    },
+    rendered: rendered.size,
+    changes: null,
+  };
 }
 
 /** Per VM id, its grants' uids (and windows) in order: what the views of the users it names are made of. */
