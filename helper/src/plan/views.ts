@@ -131,13 +131,13 @@ export function viewTexts(views: Map<number, ViewFile>): Map<number, ViewText> {
       }
       return pieces;
     };
-    // An enumerable getter: spreading and JSON.stringify see the text like a plain field.
-    out.set(uid, {
+    // An enumerable getter: spreading, comparing and JSON.stringify see the text like a plain field, and only it.
+    const viewText = {
       get content() {
         return (text ??= joinPieces(piecesOf()) ?? JSON.stringify(view, null, 2) + '\n');
       },
-      pieces: piecesOf,
-    });
+    };
+    out.set(uid, Object.defineProperty(viewText, 'pieces', { value: piecesOf, enumerable: false }));
   }
   return out;
 }
