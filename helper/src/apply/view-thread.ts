@@ -68,7 +68,7 @@ export class EarlyViewDir {
     });
   }
 
-  /** Sends every view (building its text) to the thread. Once only: `staged` compares a later plan's views. */
+  /** Sends every view (as its bytes) to the thread. Once only: `staged` compares a later plan's views. */
   send(views: Map<number, ViewText>): void {
     if (this.sending) return;
     this.sending = true;
