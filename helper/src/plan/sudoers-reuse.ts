@@ -32,7 +32,7 @@ function reuse(input: SudoersInput, last: LastSudoers): string | null {
   const subjects: { who: string; set: string }[] = [];
   for (const uid of [...last.uids].sort((a, b) => a - b)) {
     // As renderSudoers checks every grant's uid (a sudoers line is a privilege).
-    if (!isId(uid)) assert(false, `grant ${uid}`);
+    assert(isId(uid), `grant ${uid}`);
     const vms = mine.get(uid);
     const set = vms ? setText(vms, aliasOf) : last.touched.has(uid) ? undefined : was.get(uid);
     if (set === undefined) return null;

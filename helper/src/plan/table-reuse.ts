@@ -5,6 +5,7 @@
 import type { Facts } from '../policy/facts.js';
 import type { Policy } from '../policy/types.js';
 import type { Grant } from './grants.js';
+import { basisIds } from './view-reuse.js';
 import { renderTable, tableFields, tableHead, type TableVm } from './views.js';
 
 /** The last plan's table: its text as written, and the basis of its grants (ViewKeys.basis). */
@@ -22,7 +23,7 @@ export function tableText(policy: Policy, facts: Facts, grants: readonly Grant[]
 const TAIL = '\n  }\n}\n';
 
 function reuse(policy: Policy, facts: Facts, grants: readonly Grant[], basis: Record<string, string>, last: LastTable): string | null {
-  const ids = sortedIds(basis);
+  const ids = basisIds(basis);
   const empty = JSON.stringify({ ...tableHead(policy, facts), vms: {} }, null, 2);
   if (ids.length === 0 || !empty.endsWith('{}\n}')) return null;
   const head = `${empty.slice(0, -'}\n}'.length)}\n`;
@@ -45,7 +46,7 @@ function reuse(policy: Policy, facts: Facts, grants: readonly Grant[], basis: Re
  */
 function cut(last: LastTable, head: string): Map<string, string> | null {
   const { text } = last;
-  const ids = sortedIds(last.basis);
+  const ids = basisIds(last.basis);
   if (ids.length === 0 || !text.startsWith(head) || !text.endsWith(TAIL)) return null;
   const blocks = new Map<string, string>();
   let at = head.length;
@@ -57,10 +58,6 @@ function cut(last: LastTable, head: string): Map<string, string> | null {
     at = end + 2;
   }
   return blocks;
-}
-
-function sortedIds(basis: Record<string, string>): string[] {
-  return Object.keys(basis).sort((a, b) => (a < b ? -1 : 1));
 }
 
 function keyLine(id: string): string {

@@ -46,6 +46,11 @@ export function planViews(policy: Policy, grants: readonly Grant[], opts: Opts, 
   };
 }
 
+/** The VM ids of a basis, sorted (the order of the views' salt, and of the console table's VMs). */
+export function basisIds(basis: Record<string, string>): string[] {
+  return Object.keys(basis).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /** Per VM id, its grants' uids (and windows) in order: what the views of the users it names are made of. */
 export function viewBasis(grants: readonly Grant[]): Record<string, string> {
   const parts = new Map<string, string[]>();
@@ -69,7 +74,7 @@ export function viewBasis(grants: readonly Grant[]): Record<string, string> {
 function reuse(policy: Policy, grants: readonly Grant[], opts: Opts, last: Required<ViewKeys>, basis: Record<string, string>): PlannedViews | null {
   if (grants.length === 0) return null;
   // The salt from the policy alone: the VMs that have grants, as their entries in every view, and the shared fields.
-  const ids = Object.keys(basis).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const ids = basisIds(basis);
   const entry = entryMaker(policy, opts);
   const salt = keySalt(viewHead(policy, '', 0), ids.map((id) => entry(id, null)));
   if (salt !== last.salt) return null;

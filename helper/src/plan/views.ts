@@ -115,7 +115,7 @@ export function viewTexts(views: Map<number, ViewFile>): Map<number, ViewText> {
   const out = new Map<number, ViewText>();
   // Entries of one VM differ only in their windows; the always-on ones (windows null) are identical text.
   const always = new Map<string, string>();
-  const entryText = (entry: ViewFile['vms'][number]): string => {
+  const entryText = (entry: Entry): string => {
     if (entry.windows !== null) return listItemText(entry);
     let text = always.get(entry.id);
     if (text === undefined) always.set(entry.id, (text = listItemText(entry)));
