@@ -26,6 +26,7 @@ import { prepare, prepareLive, renderOptions, requireRoot, type LivePrepared } f
 import { writeParseMemo } from './parse-memo-file.js';
 import { isEmptyDir, removeStaleTemps, writeAtomic } from '../system/fs.js';
 import { startViewDir, type EarlyViewDir } from '../apply/view-thread.js';
+import { spreadSubdirs } from '../system/spread-dirs.js';
 
 /**
  * Applies; on failure everything is rolled back, the firewall fails closed (commands/fail-closed.ts) and
@@ -52,7 +53,10 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     await removeStale(ctx);
     // A first apply's views (none there yet) are created on another thread as soon as the plan has them.
     const views = statePaths(ctx.paths.stateDir).views;
-    if (await isEmptyDir(views)) early = startViewDir(views);
+    if (await isEmptyDir(views)) {
+      await spreadSubdirs(ctx.exec, ctx.paths.stateDir);
+      early = startViewDir(views);
+    }
     // What is live is read under the lock (our nft table known from the ruleset generation, or listed meanwhile),
     // and the plan's digest, from the plan cache when nothing it depends on changed.
     // Whether dpkg owns the viewer takes dpkg-query a while (it reads every package's file list): asked as soon
