@@ -87,6 +87,8 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
   const p = statePaths(c.stateDir);
   let before: StateSnapshot | null = null;
   let staged: StagedViews | null = null;
+  // Set when the views go as one directory renamed over the empty one: it then holds exactly the plan's views.
+  let wholeDir = false;
   // Views the last apply sealed that still hold the planned content: nothing to read, write or restore.
   const untouched = new Set<string>();
   // Without seals (a first apply) nothing is proven untouched, and the views need no hashing before the load.
@@ -125,8 +127,8 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
     }
     // Into an empty directory (a first apply), the views go as one directory renamed over it. A view left unwritten
     // is there already, so the directory is read only when every view is written.
-    const empty = writes.length > 0 && writes.length === c.views.size && (await isEmptyDir(p.views));
-    const staged = empty ? ((await c.early?.staged(writes)) ?? (await stageViewDir(c.exec, p.views, writes))) : await stageViews(c.exec, writes);
+    wholeDir = writes.length > 0 && writes.length === c.views.size && (await isEmptyDir(p.views));
+    const staged = wholeDir ? ((await c.early?.staged(writes)) ?? (await stageViewDir(c.exec, p.views, writes))) : await stageViews(c.exec, writes);
     c.hashes(); // for the seals, while the firewall loads
     return staged;
   }
@@ -150,8 +152,10 @@ export function stateStep(c: StateContent): Step<StateSnapshot> {
       if (c.loadedNft === null) await rm(p.loaded, { force: true });
       else await writeAtomic(p.loaded, c.loadedNft, TABLE_SPEC, { fsync: false });
       views.commit();
-      const keep = new Set([...c.views.keys()].map((uid) => viewFile(p.views, uid)));
-      for (const f of await listViews(p.views)) if (!keep.has(f)) rmSync(f, { force: true });
+      if (!wholeDir) {
+        const keep = new Set([...c.views.keys()].map((uid) => viewFile(p.views, uid)));
+        for (const f of await listViews(p.views)) if (!keep.has(f)) rmSync(f, { force: true });
+      }
       // Untouched views keep their seals; the others are sealed as they are now.
       const seals: ViewSeals = {};
       const fresh = new Map<number, { content: string }>();

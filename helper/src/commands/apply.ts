@@ -101,7 +101,14 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
       await spare(ctx, 'the plan cache', () => writePlanCache(ctx, live.files, prepared, digest, renderOptions(ctx), dpkg));
       await keepParses(ctx, live);
     };
-    await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(viewer)!.then((a) => a.owns), early, record);
+    // A first apply waits for its view writer thread: there the records are made before the transaction, in the
+    // main thread's waits (sudoers check, writer thread), not after the writer thread has answered.
+    const recording = early === null ? null : record();
+    try {
+      await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(viewer)!.then((a) => a.owns), early, recording === null ? record : () => recording);
+    } finally {
+      await recording;
+    }
     return 'ok';
   } catch (err) {
     await failClosed(ctx, plan, err);
