@@ -21,7 +21,10 @@ test('dpkg is asked once per path and state of its database', { skip: missing ??
       return exec(argv, options);
     };
     const owned = '/usr/bin/dpkg'; // dpkg's own binary
-    const first = await dpkgAnswer(run, owned, null, db);
+    const asking = dpkgAnswer(run, owned, null, db);
+    // Started before dpkgAnswer returns: apply asks, then renders without yielding for a second or so.
+    assert.equal(asked, 1, 'dpkg-query was not started at once');
+    const first = await asking;
     assert.equal(first.owns, true);
     assert.equal(asked, 1);
     assert.deepEqual(await dpkgAnswer(run, owned, first, db), first);

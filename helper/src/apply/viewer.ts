@@ -1,5 +1,6 @@
 // The viewer lock: root:<group>, mode 0750; dpkg-statoverride where dpkg owns the file, so upgrades keep it.
-import { chmod, chown, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { chmod, chown } from 'node:fs/promises';
 import { hasCommand, mustExec, type Exec } from '../system/exec.js';
 import { statIfExists, type FileSpec } from '../system/fs.js';
 import type { Step } from './step.js';
@@ -22,10 +23,14 @@ export async function ensureGroup(run: Exec, group: string): Promise<boolean> {
   return true;
 }
 
-/** Whether the file belongs to a dpkg package (then statoverride is the way that survives upgrades). */
+/**
+ * Whether the file belongs to a dpkg package (then statoverride is the way that survives upgrades). dpkg-query is
+ * started before this returns: apply asks while it renders, which takes the main thread for a second or so.
+ */
 export async function dpkgOwns(run: Exec, file: string): Promise<boolean> {
-  if (!(await hasCommand('dpkg-statoverride')) || !(await hasCommand('dpkg-query'))) return false;
-  return (await run(['dpkg-query', '--search', file])).code === 0;
+  // A dpkg-query that cannot start (not a dpkg system) answers no.
+  const query = run(['dpkg-query', '--search', file]).then((r) => r.code === 0, () => false);
+  return (await hasCommand('dpkg-statoverride')) && (await query);
 }
 
 /** dpkgOwns' answer for `path`, and the state of dpkg's database it was given in (dpkgDatabase). */
@@ -40,19 +45,26 @@ export interface DpkgAnswer {
 const DPKG_DATABASE = ['/var/lib/dpkg/status', '/var/lib/dpkg/diversions'];
 
 /** The inode, ctime and size of dpkg's status and diversions files ('' for one that is missing). */
-export async function dpkgDatabase(files = DPKG_DATABASE): Promise<string> {
-  const parts = await Promise.all(files.map((f) => stat(f, { bigint: true }).then((st) => `${st.ino}:${st.ctimeNs}:${st.size}`, () => '')));
-  return parts.join('/');
+export function dpkgDatabase(files = DPKG_DATABASE): string {
+  const stampOf = (f: string): string => {
+    try {
+      const st = statSync(f, { bigint: true });
+      return `${st.ino}:${st.ctimeNs}:${st.size}`;
+    } catch {
+      return '';
+    }
+  };
+  return files.map(stampOf).join('/');
 }
 
 /**
- * dpkgOwns, or the answer recorded by the last apply (the plan cache) when it was for the same path and dpkg's
- * database has not changed since: dpkg-query reads every package's file list (~0.1 s of CPU on the other core).
+ * Whether dpkg owns `path`: `recorded` (the plan cache's) while the path and dpkg's database are the same, else
+ * asked, with dpkg-query started before this returns (dpkgOwns).
  */
-export async function dpkgAnswer(run: Exec, path: string, recorded: DpkgAnswer | null, databaseFiles = DPKG_DATABASE): Promise<DpkgAnswer> {
-  const database = await dpkgDatabase(databaseFiles);
-  if (recorded !== null && recorded.path === path && recorded.database === database && typeof recorded.owns === 'boolean') return recorded;
-  return { path, database, owns: await dpkgOwns(run, path) };
+export function dpkgAnswer(run: Exec, path: string, recorded: DpkgAnswer | null, databaseFiles = DPKG_DATABASE): Promise<DpkgAnswer> {
+  const database = dpkgDatabase(databaseFiles);
+  if (recorded !== null && recorded.path === path && recorded.database === database && typeof recorded.owns === 'boolean') return Promise.resolve(recorded);
+  return dpkgOwns(run, path).then((owns) => ({ path, database, owns }));
 }
 
 /** The statoverride registered for a path (`owner group mode`), or null. */
