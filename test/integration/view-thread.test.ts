@@ -9,6 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import { readAcls, VIEW_SPEC, viewAcl, viewFile, type ViewWrite } from '../../helper/src/apply/view-files.js';
 import { setThreadEntry, startViewDir, viewsOnDisk, type Stamping, type ViewsOnDisk } from '../../helper/src/apply/view-thread.js';
 import { exec } from '../../helper/src/system/exec.js';
+import { digestOf, viewHash } from '../../helper/src/plan/digest.js';
+import { joinPieces } from '../../helper/src/plan/json-text.js';
+import { makePlan } from '../../helper/src/plan/plan.js';
+import type { ViewText } from '../../helper/src/plan/views.js';
+import { CASE_SPECS, renderCase } from '../support/render-cases.js';
 import { ROOT } from '../support/sandbox.js';
 
 const bundle = path.join(ROOT, 'dist/consolegate-helper.js');
@@ -71,6 +76,57 @@ describe('the view writer thread', { skip: unavailable ?? false }, () => {
       assert.equal(st.gid, 0n);
       assert.deepEqual(acls.get(file), viewAcl(uid));
       assert.deepEqual(staged.stamps?.get(uid), [st.ino.toString(), st.ctimeNs.toString(), Number(st.size)], `${file} stamp`);
+    }
+    await rm(views, { recursive: true });
+  });
+
+  test("views sent as pieces: each file is its view's text byte for byte, shared lists or not; the digest hashes those bytes", async () => {
+    await mkdir(views, { mode: 0o755 });
+    // Entry texts shared between views, as the plan's are; `copy` makes an equal text that is another string.
+    const entries = Array.from({ length: 40 }, (_, i) => `    {\n      "id": "vm${i}",\n      "title": "Büro ✓ ${i}"\n    }`);
+    const copy = (t: string) => [...t].join('');
+    const shared = [entries[0]!, entries[1]!, entries[2]!];
+    const lists: (readonly string[])[] = [
+      shared,
+      [...shared], // the same strings, another array
+      shared.map(copy), // equal texts, other strings
+      [entries[0]!, entries[1]!, entries[3]!], // same first entries, another last
+      [entries[0]!, entries[1]!], // a prefix
+      [entries[5]!],
+      // More lists with one first entry than are kept: those beyond are put together each time.
+      ...Array.from({ length: 24 }, (_, k) => [entries[9]!, entries[10 + (k % 30)]!, ...(k >= 12 ? [entries[k]!] : [])]),
+    ];
+    const tail = '\n  ]\n}\n';
+    const sent = new Map<number, ViewText>();
+    for (let i = 0; i < COUNT; i++) {
+      const uid = FIRST_UID + i;
+      const pieces = { head: `{\n  "uid": ${uid},\n  "user": "ü${i}",\n  "vms": [\n`, items: lists[i % lists.length]!, tail };
+      const text = { content: joinPieces(pieces)! };
+      sent.set(uid, Object.defineProperty(text, 'pieces', { value: () => pieces, enumerable: false }));
+    }
+    const early = startViewDir(views)!;
+    early.send(sent);
+    const staged = await early.staged(writesFor(sent));
+    assert.ok(staged, 'the thread did not stage the views');
+    staged.commit();
+    for (const [uid, v] of sent) assert.equal(await readFile(viewFile(views, uid), 'utf8'), v.content, `view ${uid}`);
+    await rm(views, { recursive: true });
+
+    // The plan's own views, and the digest's hashes of them, taken from the bytes sent.
+    await mkdir(views, { mode: 0o755 });
+    const c = renderCase(CASE_SPECS[0]!);
+    const plan = makePlan(c.policy, c.facts, { backend: 'nftables', openConsole: '/usr/libexec/consolegate/open-console', stateDirArg: dir });
+    assert.ok(plan.views.size > 1);
+    const planEarly = startViewDir(views)!;
+    planEarly.send(plan.views);
+    const planStaged = await planEarly.staged(writesFor(plan.views));
+    assert.ok(planStaged);
+    planStaged.commit();
+    const hashes = digestOf(plan).views;
+    for (const [uid, v] of plan.views) {
+      const bytes = await readFile(viewFile(views, uid));
+      assert.equal(bytes.toString('utf8'), v.content);
+      assert.equal(hashes[uid], viewHash(bytes));
     }
     await rm(views, { recursive: true });
   });
