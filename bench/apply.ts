@@ -336,7 +336,7 @@ function tables(results: ApplyResult[], naive: NaiveResult, opts: ApplyOptions):
   };
   const phases: Table = {
     title: 'Where apply\'s time goes (in-process with timed commands; ms)',
-    head: ['entitlements', 'backend', 'shape', 'apply', 'parse YAML', 'resolve users (getent)', 'render', 'visudo -c', 'firewall load (nft -f / *-restore)', 'firewall read (nft list / *-save)', 'files (state dir, views, sudoers)', 'other commands', 'total'],
+    head: ['entitlements', 'backend', 'shape', 'apply', 'parse YAML', 'resolve users (getent)', 'render', 'visudo -c', 'firewall load (nft -f / *-restore)', 'firewall read (nft list / *-save)', 'files and the rest (views, state dir, sudoers, caches)', 'other commands', 'total'],
     rows: results.flatMap((r) =>
       ([['first', r.phases], ['one change', r.changePhases]] as [string, Phases | null][])
         .flatMap(([what, p]) => (p ? [[what, p] as const] : []))
@@ -345,7 +345,10 @@ function tables(results: ApplyResult[], naive: NaiveResult, opts: ApplyOptions):
           return [fmtInt(r.entitlements), r.backend, r.shape, what, ms(p.parse), ms(p.getent), ms(p.render), ms(p.visudo), ms(p.fwLoad), ms(p.fwRead), ms(p.files), ms(p.otherExec), ms(p.total)];
         }),
     ),
-    notes: ['the sum is the helper\'s own work; node start-up and module loading add the difference between the wall time above and this total'],
+    notes: [
+      'the sum is the helper\'s own work; node start-up and module loading add the difference between the wall time above and this total',
+      'a command counts for the time apply waited for it (its event loop idle while the command ran), not for its wall time: dpkg-query, say, runs during the render and costs the apply next to nothing; files and the rest is the total less everything else (an in-process first apply writes its views on the main thread)',
+    ],
   };
   const seen = new Set<number>();
   const sudo: Table = {

@@ -1,6 +1,8 @@
-// Runs inside a World (node --import tsx): the real `apply` command with an Exec that times every external
-// command, plus separately timed parse and render, and prints one JSON line. Tells where apply's time goes.
+// Runs inside a World (node --import tsx): the real `apply` command with an Exec that times what apply waits for
+// every external command, plus separately timed parse and render, and prints one JSON line. Tells where apply's
+// time goes.
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ROOT } from '../../test/support/sandbox.js';
 import { apply } from '../../helper/src/commands/apply.js';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -44,13 +46,20 @@ async function main(): Promise<void> {
   process.argv[1] = path.join(ROOT, 'dist/consolegate-helper.js');
   const spent = new Map<keyof Phases, number>();
   let recording = false;
+  // A command counts for the time apply's event loop sat idle while it ran, each idle moment once (to the first
+  // command to end after it): its wall time would count work done meanwhile, such as the second of rendering that
+  // dpkg-query, started when the policy is read, spans.
+  let lastEnd = { at: 0, elu: performance.eventLoopUtilization() };
   const timed: Exec = async (argv, options) => {
-    const t0 = performance.now();
+    const start = { at: performance.now(), elu: performance.eventLoopUtilization() };
     try {
       return await exec(argv, options);
     } finally {
       const l = label(argv, options?.argv0);
-      if (recording) spent.set(l, (spent.get(l) ?? 0) + performance.now() - t0);
+      const end = { at: performance.now(), elu: performance.eventLoopUtilization() };
+      const from = start.at >= lastEnd.at ? start : lastEnd;
+      lastEnd = end;
+      if (recording) spent.set(l, (spent.get(l) ?? 0) + performance.eventLoopUtilization(end.elu, from.elu).idle);
     }
   };
   const quiet = { line: () => undefined, warn: () => undefined, json: () => undefined };
