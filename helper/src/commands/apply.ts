@@ -49,6 +49,8 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
   const lock = await acquireLock(ctx.exec, statePaths(ctx.paths.stateDir).lock);
   let plan: Plan | null = null;
   let early: EarlyViewDir | null = null;
+  // A first apply's records (below): finished under the lock, but never before failing closed.
+  let recording: Promise<void> | null = null;
   try {
     await removeStale(ctx);
     // A first apply's views (none there yet) are created on another thread as soon as the plan has them.
@@ -103,18 +105,16 @@ async function applyLocked(ctx: Context, started: number): Promise<Outcome> {
     };
     // A first apply waits for its view writer thread: there the records are made before the transaction, in the
     // main thread's waits (sudoers check, writer thread), not after the writer thread has answered.
-    const recording = early === null ? null : record();
-    try {
-      await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(viewer)!.then((a) => a.owns), early, recording === null ? record : () => recording);
-    } finally {
-      await recording;
-    }
+    const recorded = early === null ? null : record();
+    recording = recorded;
+    await applyPlan(ctx, plan, digest, started, live, dpkgAsked.get(viewer)!.then((a) => a.owns), early, recorded === null ? record : () => recorded);
     return 'ok';
   } catch (err) {
     await failClosed(ctx, plan, err);
     throw err;
   } finally {
     await early?.discard();
+    await recording;
     await lock.release();
   }
 }
