@@ -65,6 +65,10 @@ export function classify(exitCode: number | null, output: string, obs: Observati
     if (SUDO_NO_SETUP.test(line)) return explain('no-policy', `sudo: ${line}`);
   }
 
+  // A refused certificate or password ends the attempt even after "connected": the socket count can run ahead of
+  // the viewer's verdict (a handshake that is still going counts as ESTABLISHED), and no working session prints them.
+  const verdict = refusal(output);
+  if (verdict !== null) return verdict;
   if (!obs.connected) {
     const failure = viewerFailure(output, obs);
     if (failure !== null) return failure;
@@ -82,13 +86,18 @@ export function classify(exitCode: number | null, output: string, obs: Observati
   return explain('unknown', exitCode === null ? 'the viewer was ended by a signal' : `exit status ${exitCode}${last ? `: ${last}` : ''}`);
 }
 
-// The viewer's own account of a failed connection, or the kernel's deny log; null when neither says anything yet.
-function viewerFailure(output: string, obs: Observations): ConsoleState | null {
+// The server's certificate or our password refused: final whenever it appears.
+function refusal(output: string): ConsoleState | null {
   const verify = TLS_VERIFY.exec(output);
   if (verify !== null) return explain('tls-error', verify[1]);
+  if (AUTH_FAILURE.test(output)) return explain('wrong-password');
+  return null;
+}
+
+// The viewer's own account of a failed connection, or the kernel's deny log; null when neither says anything yet.
+function viewerFailure(output: string, obs: Observations): ConsoleState | null {
   const tls = TLS_CONNECT.exec(output);
   if (tls !== null) return explain('tls-error', tls[0]);
-  if (AUTH_FAILURE.test(output)) return explain('wrong-password');
   if (obs.kernelLog === 'deny-seen') {
     return explain('firewall-refused', `this computer's firewall refused ${obs.endpoint} for your user (kernel log)`);
   }

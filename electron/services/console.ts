@@ -36,6 +36,8 @@ export interface ConsoleOptions {
   connectTimeoutMs?: number;
   /** How often the socket table and the output are looked at while launching. */
   pollMs?: number;
+  /** How long after "connected" the output is still read for a refused certificate or password. */
+  confirmMs?: number;
   /** Extra environment for the command (sudo keeps only what its env_keep allows). */
   env?: NodeJS.ProcessEnv;
   /** Where the kernel log is read from; tests pass a fake. */
@@ -49,6 +51,7 @@ export const CONNECTED_SOCKETS = 2;
 export function openConsole(vm: ConsoleTarget, opts: ConsoleOptions): ConsoleSession {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 30_000;
   const pollMs = opts.pollMs ?? 50;
+  const confirmMs = opts.confirmMs ?? 5_000;
   const uid = process.getuid?.() ?? -1;
   const endpoint = `${vm.host}:${vm.tlsPort}`;
   let last: ConsoleState = { state: 'launching' };
@@ -89,6 +92,7 @@ export function openConsole(vm: ConsoleTarget, opts: ConsoleOptions): ConsoleSes
   const started = Date.now();
   let stopped = false;
   let connected = false;
+  let connectedAt: number | undefined;
   let settled = false;
   let failure: ConsoleState | null = null;
 
@@ -132,9 +136,9 @@ export function openConsole(vm: ConsoleTarget, opts: ConsoleOptions): ConsoleSes
     }
     const text = output();
     let state = classify(null, text, observe(true));
-    if (state.state === 'failed' && !connected) {
+    if (state.state === 'failed') {
       // A refusal is pinned on the firewall only by the kernel log, which must be read now, before it rotates.
-      state = classify(null, text, observe(true, { kernelLog: kernelLog.check({ uid, port: vm.tlsPort }) }));
+      if (!connected) state = classify(null, text, observe(true, { kernelLog: kernelLog.check({ uid, port: vm.tlsPort }) }));
       failure = state;
       emit(state);
       // remote-viewer stays in an error or password dialog after a failed connection: end it.
@@ -143,8 +147,12 @@ export function openConsole(vm: ConsoleTarget, opts: ConsoleOptions): ConsoleSes
     }
     if (settled) return;
     emit(state);
-    // Once connected only the exit matters (closed); stop re-reading a log that grows for as long as the session lasts.
-    if (state.state === 'connected') clearInterval(timer);
+    // A late refusal (classify) shows within moments of the sockets; after that only the exit matters (closed), so
+    // stop re-reading a log that grows for as long as the session lasts.
+    if (state.state === 'connected') {
+      connectedAt ??= Date.now();
+      if (Date.now() - connectedAt > confirmMs) clearInterval(timer);
+    }
   }
 
   const done = child.then((r) => {

@@ -25,6 +25,25 @@ back_after() {
 # Restored lines in the watch's journal so far: a step's count tells whether the tool really removed our table.
 restores() { journalctl --no-pager -b -o cat -u consolegate-watch.service | grep -c 'restored the saved'; }
 
+# Waits (up to 60 s) until no apply of the early unit's hooks still runs from an earlier step: one that a later
+# restart ends mid-way would hold the apply lock, which the watch waits for, and race its repair.
+idle() {
+  for _ in $(seq 1 600); do
+    case $(systemctl show -P ActiveState consolegate-apply-early.service) in reloading | activating) sleep 0.1 ;; *) return ;; esac
+  done
+}
+
+# The restores since count $1. The table can be listed again before journald has stored the watch's line
+# about it, so a step that shows none yet waits up to 2 s for it.
+restores_since() {
+  for _ in $(seq 1 40); do
+    n=$(($(restores) - $1))
+    [ "$n" -gt 0 ] && break
+    sleep 0.05
+  done
+  echo "$n"
+}
+
 for _ in $(seq 1 100); do
   journalctl --no-pager -b -o cat -u consolegate-watch.service | grep -q 'watch: ready' && break
   sleep 0.1
@@ -34,16 +53,16 @@ for unit in consolegate-apply-early.service consolegate-watch.service nftables.s
 done
 
 # 1. consolegate-watch.service running.
-r=$(restores); echo "$(back_after systemctl reload nftables.service) $(($(restores) - r))" >"$out/watch-reload"
-r=$(restores); echo "$(back_after systemctl restart nftables.service) $(($(restores) - r))" >"$out/watch-restart"
+idle; r=$(restores); echo "$(back_after systemctl reload nftables.service) $(restores_since "$r")" >"$out/watch-reload"
+idle; r=$(restores); echo "$(back_after systemctl restart nftables.service) $(restores_since "$r")" >"$out/watch-restart"
 
 # 2. The reload/restart hooks of consolegate-apply-early.service alone (ReloadPropagatedFrom=, PartOf=).
 systemctl stop consolegate-watch.service
 back_after systemctl reload nftables.service >"$out/hook-reload"
-back_after systemctl restart nftables.service >"$out/hook-restart"
+idle; back_after systemctl restart nftables.service >"$out/hook-restart"
 
 # 3. Neither: the early unit inactive, so nothing follows the reload. Our table must be gone for good.
-systemctl stop consolegate-apply-early.service
+idle; systemctl stop consolegate-apply-early.service
 back_after systemctl reload nftables.service >"$out/baseline-reload"
 
 # 4. firewalld (it conflicts with nftables.service: starting it stops that, which flushes the ruleset).
@@ -52,12 +71,12 @@ for _ in $(seq 1 100); do
   [ "$(journalctl --no-pager -b -o cat -u consolegate-watch.service | grep -c 'watch: ready')" -ge 2 ] && break
   sleep 0.1
 done
-r=$(restores); echo "$(back_after systemctl start firewalld.service) $(($(restores) - r))" >"$out/firewalld-start"
+idle; r=$(restores); echo "$(back_after systemctl start firewalld.service) $(restores_since "$r")" >"$out/firewalld-start"
 firewall-cmd --state >"$out/firewalld-state" 2>&1
 { systemctl status --no-pager firewalld.service; journalctl --no-pager -b -o cat -u firewalld.service; } >"$out/firewalld-status" 2>&1
-r=$(restores); echo "$(back_after firewall-cmd --reload) $(($(restores) - r))" >"$out/firewalld-reload"
-r=$(restores); echo "$(back_after firewall-cmd --complete-reload) $(($(restores) - r))" >"$out/firewalld-complete-reload"
-r=$(restores); echo "$(back_after systemctl reload firewalld.service) $(($(restores) - r))" >"$out/firewalld-systemctl-reload"
+idle; r=$(restores); echo "$(back_after firewall-cmd --reload) $(restores_since "$r")" >"$out/firewalld-reload"
+idle; r=$(restores); echo "$(back_after firewall-cmd --complete-reload) $(restores_since "$r")" >"$out/firewalld-complete-reload"
+idle; r=$(restores); echo "$(back_after systemctl reload firewalld.service) $(restores_since "$r")" >"$out/firewalld-systemctl-reload"
 nft list tables >"$out/tables" 2>&1
 
 journalctl --no-pager -b -o cat -u consolegate-watch.service -u consolegate-apply-early.service -u firewalld.service >"$out/journal" 2>&1

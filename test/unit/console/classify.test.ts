@@ -110,6 +110,12 @@ test('once connected, later warnings do not turn a session into a failure', () =
   assert.deepEqual(classify(1, out, obs({ connected: true })), { state: 'closed', exitCode: 1 });
 });
 
+test('a refused certificate or password is final even when the sockets already counted as connected', () => {
+  assert.equal(reason(classify(null, fixture('viewer-wrong-ca.log'), obs({ running: true, connected: true }))), 'tls-error');
+  assert.equal(reason(classify(null, fixture('viewer-wrong-password.log'), obs({ running: true, connected: true }))), 'wrong-password');
+  assert.equal(reason(classify(null, fixture('viewer-ok.log') + fixture('viewer-wrong-subject.log'), obs({ running: true, connected: true }))), 'tls-error');
+});
+
 test('stop() while launching ends as closed, not as a failure', () => {
   assert.deepEqual(classify(null, '', obs({ stopped: true })), { state: 'closed', exitCode: null });
 });

@@ -62,6 +62,24 @@ test('two sockets of ours to host:port → connected; stop() → closed', async 
   }
 });
 
+test('a certificate refusal printed after two sockets counted → failed tls-error, and the viewer is ended', { timeout: 15_000 }, async () => {
+  // The sockets are up (and stay up) before the viewer's verdict, as when a handshake is still under way.
+  const server = net.createServer((s) => s.on('error', () => undefined));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    const line = '(remote-viewer:1): Spice-WARNING **: 10:00:00.000: ../subprojects/spice-common/common/ssl_verify.c:501:openssl_verify: Error in certificate chain verification: self-signed certificate in certificate chain (num=19:depth1:/CN=Stray CA)';
+    const script = `const net=require('net'); net.connect(${port},'127.0.0.1'); net.connect(${port},'127.0.0.1'); setTimeout(()=>console.error(${JSON.stringify(line)}),300); setInterval(()=>{},1000)`;
+    const { session, states } = run([node, '-e', script], { port });
+    const end = await session.done;
+    assert.equal(end.state === 'failed' && end.reason, 'tls-error', JSON.stringify(end));
+    assert.deepEqual(states.map((s) => s.state), ['launching', 'connected', 'failed']);
+    assert.ok(session.pid !== undefined && !alive(session.pid), 'the viewer in its error dialog was ended');
+  } finally {
+    server.close();
+  }
+});
+
 test('one socket that comes and goes (a rejected password) is not "connected"', async () => {
   // Held for 150 ms, long enough for the 10 ms poll to see it ESTABLISHED.
   const server = net.createServer((s) => setTimeout(() => s.destroy(), 150));
