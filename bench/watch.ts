@@ -3,7 +3,9 @@
 // consolegate` (the flush committed) to `add table inet consolegate` (the watch's reload committed), so the figure
 // includes the watch hearing the flush, its debounce, the apply lock and the load, and none of our own polling.
 //
-//   node --import tsx bench/watch.ts [--sizes 10,1000,100000] [--runs 10]
+//   node --import tsx bench/watch.ts [--sizes 10,1000,100000] [--runs 10] [--classes]
+//
+// --classes: the saved tuples in the apply bench's per-vm shape (held as uid classes) instead of all distinct.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,12 +16,24 @@ import { writeSaved } from '../helper/src/apply/saved.js';
 import type { FirewallModel, Tuple } from '../helper/src/plan/firewall-model.js';
 import { exec, mustExec } from '../helper/src/system/exec.js';
 import { HELPER, rootTestsUnavailable } from '../test/support/sandbox.js';
+import { sizesFor, vmsOf } from './support/policy-gen.js';
 import { median, quantile, renderTable, type Table } from './support/report.js';
 
-/** A model with `n` always-on IPv4 tuples (numeric uids: no accounts needed to load it). */
-function model(n: number): FirewallModel {
+/**
+ * A model with `n` always-on IPv4 tuples (numeric uids: no accounts needed to load it). `classes`: the apply
+ * bench's per-vm shape (n/10 users, 10 VMs each, 100 users alike), which the rules hold as uid classes; otherwise
+ * every tuple a distinct endpoint, one set element each.
+ */
+function model(n: number, classes: boolean): FirewallModel {
   const v4: Tuple[] = [];
-  for (let i = 0; i < n; i++) v4.push({ uid: 3_000_000 + Math.floor(i / 10), addr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 20000 + (i % 10) });
+  if (classes) {
+    const s = sizesFor(n);
+    for (let u = 0; u < s.users; u++) {
+      for (const v of vmsOf(u, s)) v4.push({ uid: 3_000_000 + u, addr: `10.0.${v >> 8}.${v & 255}`, port: 20000 + v });
+    }
+  } else {
+    for (let i = 0; i < n; i++) v4.push({ uid: 3_000_000 + Math.floor(i / 10), addr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 20000 + (i % 10) });
+  }
   return { viewerGid: 2_999_999, groups: [{ name: 'allow', slots: null, v4, v6: [] }], ports: [{ from: 20000, to: 20999 }], log: true };
 }
 
@@ -29,8 +43,8 @@ interface Seen {
   deleted: boolean;
 }
 
-async function measure(ns: string, stateDir: string, n: number, runs: number, log: (l: string) => void): Promise<{ ms: number[]; loadMs: number[] }> {
-  await writeSaved(stateDir, { backend: 'nftables', reason: 'applied', model: model(n) });
+async function measure(ns: string, stateDir: string, n: number, classes: boolean, runs: number, log: (l: string) => void): Promise<{ ms: number[]; loadMs: number[] }> {
+  await writeSaved(stateDir, { backend: 'nftables', reason: 'applied', model: model(n, classes) });
   const seen: Seen[] = [];
   // Only table events: element lines (100,000 per load) would delay these by seconds.
   const monitor = spawn('ip', ['netns', 'exec', ns, 'nft', 'monitor', 'tables'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -77,26 +91,27 @@ async function measure(ns: string, stateDir: string, n: number, runs: number, lo
     watch.kill('SIGTERM');
     monitor.kill('SIGTERM');
   }
-  log(`watch: ${n} tuples: ${ms.map((x) => x.toFixed(0)).join(' ')} ms`);
+  log(`watch: ${n} tuples${classes ? ' (uid classes)' : ''}: ${ms.map((x) => x.toFixed(0)).join(' ')} ms`);
   if (process.env.BENCH_VERBOSE) log(watchLog);
   return { ms, loadMs };
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10,1000,100000' }, runs: { type: 'string', default: '10' } } });
+  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10,1000,100000' }, runs: { type: 'string', default: '10' }, classes: { type: 'boolean', default: false } } });
+  const classes = values.classes!;
   const why = await rootTestsUnavailable();
   if (why) {
     process.stderr.write(`bench: cannot run: ${why}\n`);
     return 1;
   }
-  const table: Table = { title: 'watch: foreign `nft flush ruleset` → our table committed again', head: ['saved tuples', 'runs', 'median', 'p90', 'max', 'of which the load (median)'], rows: [] };
+  const table: Table = { title: 'watch: foreign `nft flush ruleset` → our table committed again', head: [classes ? 'saved tuples (per-vm shape: uid classes)' : 'saved tuples', 'runs', 'median', 'p90', 'max', 'of which the load (median)'], rows: [] };
   for (const n of values.sizes!.split(',').map(Number)) {
     const ns = `cgbench-watch-${process.pid}`;
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cg-bench-watch-'));
     await mustExec(exec, ['ip', 'netns', 'add', ns]);
     try {
       const runs = n >= 100_000 ? Math.min(5, Number(values.runs)) : Number(values.runs);
-      const r = await measure(ns, dir, n, runs, (l) => void process.stderr.write(`${l}\n`));
+      const r = await measure(ns, dir, n, classes, runs, (l) => void process.stderr.write(`${l}\n`));
       const f = (x: number) => `${x.toFixed(0)} ms`;
       table.rows.push([String(n), String(runs), f(median(r.ms)), f(quantile(r.ms, 0.9)), f(Math.max(...r.ms)), r.loadMs.length ? f(median(r.loadMs)) : '-']);
     } finally {
